@@ -1,0 +1,69 @@
+// statusz::Gauge: a value computed when the document is built, by a callable
+// returning anything a Value holds (a double, an integer, a string, ...).
+// ratio_gauge() builds the seed's fiveMinuteErrorsRatio from two meters.
+//
+// Cost: nothing until read; value() copies a shared_ptr under a mutex and
+// calls the function. A function that throws reads as null (rendered `null`),
+// never as an error of the whole document.
+// Thread-safety: value() and set_function() are safe from any thread; the
+// function itself must be safe to call from whichever thread builds the
+// document.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+#include "meter.hpp"
+#include "value.hpp"
+
+namespace statusz {
+
+class Gauge {
+ public:
+  using Function = std::function<Value()>;
+
+  explicit Gauge(Function fn) { set_function(std::move(fn)); }
+  Gauge(const Gauge&) = delete;
+  Gauge& operator=(const Gauge&) = delete;
+
+  void set_function(Function fn) {
+    if (!fn) throw std::invalid_argument("statusz: a gauge needs a function");
+    auto p = std::make_shared<const Function>(std::move(fn));
+    std::lock_guard<std::mutex> g(mu_);
+    fn_ = std::move(p);
+  }
+
+  Value value() const noexcept {
+    std::shared_ptr<const Function> fn;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      fn = fn_;
+    }
+    try {
+      return (*fn)();
+    } catch (...) {
+      return Value();
+    }
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Function> fn_;
+};
+
+// errors / (errors + successes) over the meters' 5-minute rates; 0 when both
+// are 0. The meters must outlive the function.
+inline Gauge::Function ratio_gauge(const Meter& errors,
+                                   const Meter& successes) {
+  return [&errors, &successes]() -> Value {
+    const double e = errors.five_minute_rate();
+    const double s = successes.five_minute_rate();
+    const double total = e + s;
+    return total > 0 ? e / total : 0.0;
+  };
+}
+
+}  // namespace statusz

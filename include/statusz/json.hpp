@@ -1,0 +1,186 @@
+// JSON rendering of a statusz::Value: compact, or pretty with two-space
+// indentation (the layout of the seed document). Always valid JSON: strings
+// and keys are escaped, invalid UTF-8 becomes U+FFFD, integers are written as
+// integers, doubles in their shortest round-trip form (always with a '.' or an
+// exponent, so they read back as floating point), and NaN/Infinity as null.
+// Cost: one pass, appending to a string; no allocation beyond its growth.
+// Pure functions: thread-safe on distinct outputs.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#if __has_include(<charconv>)
+#include <charconv>
+#endif
+
+#include "detail/utf8.hpp"
+#include "value.hpp"
+
+namespace statusz {
+
+namespace detail {
+
+inline void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      // Copy the run of plain ASCII in one go.
+      std::size_t j = i + 1;
+      while (j < s.size()) {
+        const auto d = static_cast<unsigned char>(s[j]);
+        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+        ++j;
+      }
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          out.append(esc, sizeof esc);
+        } else {
+          const std::size_t n = utf8_sequence_length(s, i);
+          if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+          } else {
+            out.append(s.data() + i, n);
+            i += n;
+          }
+          continue;
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+inline void append_json_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  std::size_t len = 0;
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  len = static_cast<std::size_t>(r.ptr - buf);
+#else
+  // Shortest of %.15g..%.17g that reads back exactly.
+  for (int precision = 15; precision <= 17; ++precision) {
+    len = static_cast<std::size_t>(
+        std::snprintf(buf, sizeof buf, "%.*g", precision, d));
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+#endif
+  out.append(buf, len);
+  if (std::string_view(buf, len).find_first_of(".e") ==
+      std::string_view::npos) {
+    out += ".0";
+  }
+}
+
+inline void append_json_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const int len = std::snprintf(buf, sizeof buf, "%lld",
+                                static_cast<long long>(v));
+  out.append(buf, static_cast<std::size_t>(len));
+}
+
+inline void append_newline_indent(std::string& out, int depth) {
+  out.push_back('\n');
+  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
+
+inline void append_json(std::string& out, const Value& v, bool pretty,
+                        int depth) {
+  switch (v.type()) {
+    case Value::Type::Null:
+      out += "null";
+      return;
+    case Value::Type::Bool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Type::Int:
+      append_json_int(out, v.as_int());
+      return;
+    case Value::Type::Double:
+      append_json_double(out, v.as_double());
+      return;
+    case Value::Type::String:
+      append_json_string(out, v.as_string());
+      return;
+    case Value::Type::Array: {
+      const Array& a = v.as_array();
+      out.push_back('[');
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i != 0) out.push_back(',');
+        if (pretty) append_newline_indent(out, depth + 1);
+        append_json(out, a[i], pretty, depth + 1);
+      }
+      if (pretty && !a.empty()) append_newline_indent(out, depth);
+      out.push_back(']');
+      return;
+    }
+    case Value::Type::Object: {
+      const Object& o = v.as_object();
+      out.push_back('{');
+      for (std::size_t i = 0; i < o.size(); ++i) {
+        if (i != 0) out.push_back(',');
+        if (pretty) append_newline_indent(out, depth + 1);
+        append_json_string(out, o[i].first);
+        out += pretty ? ": " : ":";
+        append_json(out, o[i].second, pretty, depth + 1);
+      }
+      if (pretty && !o.empty()) append_newline_indent(out, depth);
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace detail
+
+// Appends v as JSON to out.
+inline void write_json(std::string& out, const Value& v, bool pretty = false) {
+  detail::append_json(out, v, pretty, 0);
+}
+
+inline std::string to_json(const Value& v, bool pretty = false) {
+  std::string out;
+  write_json(out, v, pretty);
+  return out;
+}
+
+}  // namespace statusz

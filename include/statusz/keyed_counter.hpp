@@ -1,0 +1,269 @@
+// statusz::KeyedCounter: counts per key (errors per bot id), bounded.
+//
+// At most max_keys distinct keys (default 10 000) are admitted; past that,
+// counts for new keys go to the overflow key "__overflow__" (kOverflowKey) and
+// each such inc() adds one to dropped(). Keys longer than max_key_bytes
+// (default 256) go to the overflow key too. Keys that are not valid UTF-8 are
+// stored repaired (each bad byte becomes U+FFFD), so every stored key renders
+// as a distinct JSON string.
+//
+// Cost: inc() of an existing key hashes the key, probes a lock-free open-
+// addressing table and adds to the calling thread's own cell for that key
+// (detail::CellSpace): no lock, no allocation, no read-modify-write. inc() of
+// a new key takes a mutex and allocates (~40 bytes + the key, plus 8 bytes per
+// counting thread). Reading never blocks inc().
+// Thread-safety: every member is safe to call from any thread; snapshot() is
+// a consistent list of keys, each count read once (not a global atomic cut).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "detail/cells.hpp"
+#include "detail/hash.hpp"
+#include "detail/utf8.hpp"
+
+namespace statusz {
+
+class KeyedCounter {
+ public:
+  static constexpr std::size_t kDefaultMaxKeys = 10000;
+  static constexpr std::size_t kDefaultMaxKeyBytes = 256;
+  static constexpr std::string_view kOverflowKey = "__overflow__";
+
+  explicit KeyedCounter(std::size_t max_keys = kDefaultMaxKeys,
+                        std::size_t max_key_bytes = kDefaultMaxKeyBytes)
+      : max_keys_(max_keys),
+        max_key_bytes_(std::max(max_key_bytes, kOverflowKey.size())),
+        seed_(detail::hash_bytes("statusz", detail::process_hash_seed())) {
+    if (max_keys == 0) {
+      throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
+    }
+    order_blocks_.reset(new std::atomic<Block*>[block_count()]());
+    std::lock_guard<std::mutex> g(mu_);
+    tables_.push_back(new_table(16));
+    table_.store(tables_.back(), std::memory_order_relaxed);
+    overflow_ = insert_locked(kOverflowKey, hash(kOverflowKey));
+  }
+
+  ~KeyedCounter() {
+    const std::size_t n = count_.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < n; ++i) destroy_node(node_at(i));
+    for (std::size_t b = 0; b < block_count(); ++b) {
+      delete[] order_blocks_[b].load(std::memory_order_relaxed);
+    }
+    for (Table* t : tables_) destroy_table(t);
+  }
+
+  KeyedCounter(const KeyedCounter&) = delete;
+  KeyedCounter& operator=(const KeyedCounter&) = delete;
+
+  void inc(std::string_view key, std::uint64_t n = 1) {
+    const std::uint64_t h = hash(key);
+    if (const Node* node = find(key, h)) {
+      detail::CellSpace::add(node->cell, n);
+      return;
+    }
+    inc_new(key, h, n);
+  }
+
+  // The count of `key` (0 if never counted). value(kOverflowKey) is the total
+  // counted for refused keys.
+  std::uint64_t value(std::string_view key) const noexcept {
+    const Node* node = find(key, hash(key));
+    if (node == nullptr && !detail::is_valid_utf8(key)) {
+      try {
+        const std::string fixed = detail::to_valid_utf8(key);
+        node = find(fixed, hash(fixed));
+      } catch (...) {
+        return 0;
+      }
+    }
+    return node == nullptr ? 0 : detail::CellSpace::instance().sum(node->cell);
+  }
+
+  // Distinct keys admitted (the overflow key not included).
+  std::size_t size() const noexcept {
+    return count_.load(std::memory_order_acquire) - 1;
+  }
+  std::size_t max_keys() const noexcept { return max_keys_; }
+  std::size_t max_key_bytes() const noexcept { return max_key_bytes_; }
+  // inc() calls whose key was refused (map full, or key too long).
+  std::uint64_t dropped() const noexcept { return dropped_.sum(); }
+
+  // Calls f(std::string_view key, std::uint64_t count) for each admitted key
+  // in first-counted order, then for kOverflowKey if its count is not 0.
+  template <class F>
+  void for_each(F&& f) const {
+    const std::size_t n = count_.load(std::memory_order_acquire);
+    auto& cells = detail::CellSpace::instance();
+    for (std::size_t i = 1; i < n; ++i) {
+      const Node* node = node_at(i);
+      f(node->key(), cells.sum(node->cell));
+    }
+    const std::uint64_t overflow = cells.sum(overflow_->cell);
+    if (overflow != 0) f(kOverflowKey, overflow);
+  }
+
+  std::vector<std::pair<std::string, std::uint64_t>> snapshot() const {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    out.reserve(count_.load(std::memory_order_acquire));
+    for_each([&](std::string_view k, std::uint64_t v) {
+      out.emplace_back(std::string(k), v);
+    });
+    return out;
+  }
+
+ private:
+  struct Node {
+    std::uint64_t hash;
+    std::uint32_t cell;
+    std::uint32_t length;
+    const char* data() const noexcept {
+      return reinterpret_cast<const char*>(this + 1);
+    }
+    std::string_view key() const noexcept { return {data(), length}; }
+  };
+
+  struct Table {
+    std::size_t mask;
+    std::atomic<const Node*>* slots() noexcept {
+      return reinterpret_cast<std::atomic<const Node*>*>(this + 1);
+    }
+  };
+
+  static constexpr std::size_t kBlockSize = 64;
+  using Block = std::atomic<const Node*>;  // arrays of kBlockSize
+
+  std::size_t block_count() const noexcept {
+    return (max_keys_ + 1 + kBlockSize - 1) / kBlockSize;
+  }
+
+  std::uint64_t hash(std::string_view key) const noexcept {
+    return detail::hash_bytes(key, seed_);
+  }
+
+  const Node* find(std::string_view key, std::uint64_t h) const noexcept {
+    Table* t = table_.load(std::memory_order_acquire);
+    for (std::size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+      const Node* node = t->slots()[i].load(std::memory_order_acquire);
+      if (node == nullptr) return nullptr;
+      if (node->hash == h && node->length == key.size() &&
+          std::memcmp(node->data(), key.data(), key.size()) == 0) {
+        return node;
+      }
+    }
+  }
+
+  const Node* node_at(std::size_t i) const noexcept {
+    const Block* block =
+        order_blocks_[i / kBlockSize].load(std::memory_order_acquire);
+    return block[i % kBlockSize].load(std::memory_order_acquire);
+  }
+
+  void inc_new(std::string_view key, std::uint64_t h, std::uint64_t n) {
+    if (!detail::is_valid_utf8(key)) {
+      const std::string fixed = detail::to_valid_utf8(key);
+      inc(fixed, n);
+      return;
+    }
+    const Node* node = nullptr;
+    if (key.size() <= max_key_bytes_ && size() < max_keys_) {
+      std::lock_guard<std::mutex> g(mu_);
+      node = find(key, h);
+      if (node == nullptr && size() < max_keys_) node = insert_locked(key, h);
+    }
+    if (node == nullptr) {
+      node = overflow_;
+      dropped_.add(1);
+    }
+    detail::CellSpace::add(node->cell, n);
+  }
+
+  static Table* new_table(std::size_t capacity) {
+    void* raw = ::operator new(sizeof(Table) +
+                               capacity * sizeof(std::atomic<const Node*>));
+    auto* t = static_cast<Table*>(raw);
+    t->mask = capacity - 1;
+    for (std::size_t i = 0; i < capacity; ++i) {
+      new (t->slots() + i) std::atomic<const Node*>(nullptr);
+    }
+    return t;
+  }
+  static void destroy_table(Table* t) noexcept { ::operator delete(t); }
+
+  static void place(Table* t, const Node* node) noexcept {
+    std::size_t i = node->hash & t->mask;
+    while (t->slots()[i].load(std::memory_order_relaxed) != nullptr) {
+      i = (i + 1) & t->mask;
+    }
+    t->slots()[i].store(node, std::memory_order_release);
+  }
+
+  const Node* insert_locked(std::string_view key, std::uint64_t h) {
+    const std::size_t n = count_.load(std::memory_order_relaxed);
+    Table* t = table_.load(std::memory_order_relaxed);
+    if ((n + 1) * 2 > t->mask + 1) {
+      // Grow: readers may still probe the old table, which stays allocated
+      // (tables double, so the retired ones cost at most the live one).
+      Table* bigger = new_table((t->mask + 1) * 2);
+      for (std::size_t i = 0; i < n; ++i) place(bigger, node_at(i));
+      tables_.push_back(bigger);
+      table_.store(bigger, std::memory_order_release);
+      t = bigger;
+    }
+    std::atomic<Block*>& block_ptr = order_blocks_[n / kBlockSize];
+    Block* block = block_ptr.load(std::memory_order_relaxed);
+    if (block == nullptr) {
+      block = new Block[kBlockSize]();
+      block_ptr.store(block, std::memory_order_release);
+    }
+    void* raw = ::operator new(sizeof(Node) + key.size());
+    auto* node = static_cast<Node*>(raw);
+    node->hash = h;
+    node->length = static_cast<std::uint32_t>(key.size());
+    try {
+      node->cell = detail::CellSpace::instance().reserve();
+    } catch (...) {
+      ::operator delete(raw);
+      throw;
+    }
+    std::memcpy(raw_key(node), key.data(), key.size());
+    block[n % kBlockSize].store(node, std::memory_order_release);
+    place(t, node);
+    count_.store(n + 1, std::memory_order_release);
+    return node;
+  }
+
+  static char* raw_key(Node* node) noexcept {
+    return reinterpret_cast<char*>(node + 1);
+  }
+
+  static void destroy_node(const Node* node) noexcept {
+    detail::CellSpace::instance().release(node->cell);
+    ::operator delete(const_cast<Node*>(node));
+  }
+
+  const std::size_t max_keys_;
+  const std::size_t max_key_bytes_;
+  const std::uint64_t seed_;
+  std::atomic<Table*> table_{nullptr};
+  std::unique_ptr<std::atomic<Block*>[]> order_blocks_;
+  std::atomic<std::size_t> count_{0};
+  const Node* overflow_ = nullptr;
+  detail::CellIndex dropped_;
+  std::mutex mu_;
+  std::vector<Table*> tables_;  // every table ever used, the live one last
+};
+
+}  // namespace statusz

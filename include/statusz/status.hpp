@@ -1,0 +1,61 @@
+// statusz::Status: the health of a component or of the whole server, as the
+// status document spells it ("Ok", "Warning", "Unknown", "Ko"), ordered from
+// best to worst. Plain values: every function here is pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace statusz {
+
+enum class Status : std::uint8_t { Ok = 0, Warning = 1, Unknown = 2, Ko = 3 };
+
+constexpr std::string_view to_string(Status s) noexcept {
+  switch (s) {
+    case Status::Ok:
+      return "Ok";
+    case Status::Warning:
+      return "Warning";
+    case Status::Unknown:
+      return "Unknown";
+    case Status::Ko:
+      return "Ko";
+  }
+  return "Unknown";
+}
+
+// The worse of two statuses: Ok < Warning < Unknown < Ko.
+constexpr Status worst(Status a, Status b) noexcept {
+  return static_cast<std::uint8_t>(a) >= static_cast<std::uint8_t>(b) ? a : b;
+}
+
+// Case-insensitive parse of "ok", "WARNING", ...; nullopt for anything else.
+inline std::optional<Status> try_parse_status(std::string_view text) noexcept {
+  auto equals = [text](std::string_view name) {
+    if (text.size() != name.size()) return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      char n = name[i];
+      if (n >= 'A' && n <= 'Z') n = static_cast<char>(n - 'A' + 'a');
+      if (c != n) return false;
+    }
+    return true;
+  };
+  for (Status s : {Status::Ok, Status::Warning, Status::Unknown, Status::Ko}) {
+    if (equals(to_string(s))) return s;
+  }
+  return std::nullopt;
+}
+
+// Like try_parse_status, but throws std::invalid_argument naming the bad text.
+inline Status parse_status(std::string_view text) {
+  if (auto s = try_parse_status(text)) return *s;
+  throw std::invalid_argument("statusz: unknown status '" + std::string(text) +
+                              "' (expected Ok, Warning, Unknown or Ko)");
+}
+
+}  // namespace statusz

@@ -1,0 +1,18 @@
+// statusz: lock-free meters, counters, keyed counters, gauges and timed
+// health probes that make a server status document. This umbrella header
+// includes the whole library; each header says what its type costs and what
+// is thread-safe.
+#pragma once
+
+#include "clock.hpp"
+#include "counter.hpp"
+#include "gauge.hpp"
+#include "json.hpp"
+#include "keyed_counter.hpp"
+#include "meter.hpp"
+#include "probe.hpp"
+#include "registry.hpp"
+#include "status.hpp"
+#include "time_zone.hpp"
+#include "value.hpp"
+#include "version.hpp"
