@@ -1,0 +1,283 @@
+#include <statusz/registry.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <future>
+
+#include <nlohmann/json.hpp>
+
+#include "sample_registry.hpp"
+
+namespace statusz {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::ordered_json;
+
+RegistryOptions options(ManualClock& clock) {
+  RegistryOptions o;
+  o.clock = &clock;
+  o.host_name = "app1.earth.doyoudreamup.com";
+  o.version = "49.2470 a543dff5";
+  return o;
+}
+
+// Same members, in the same order, at every level; leaves of the same JSON
+// type (any number matches any number).
+void expect_same_shape(const ordered_json& actual, const ordered_json& expected,
+                       const std::string& where) {
+  if (expected.is_object()) {
+    ASSERT_TRUE(actual.is_object()) << where;
+    std::vector<std::string> a, e;
+    for (const auto& item : actual.items()) a.push_back(item.key());
+    for (const auto& item : expected.items()) e.push_back(item.key());
+    ASSERT_EQ(a, e) << "members of " << where;
+    for (const auto& item : expected.items()) {
+      expect_same_shape(actual[item.key()], item.value(),
+                        where + "." + item.key());
+    }
+  } else if (expected.is_number()) {
+    EXPECT_TRUE(actual.is_number()) << where;
+  } else {
+    EXPECT_EQ(actual.type(), expected.type()) << where;
+  }
+}
+
+TEST(Registry, ReproducesTheSampleDocument) {
+  const ordered_json sample = testing::load_sample();
+  ManualClock clock(std::chrono::system_clock::time_point(1553622049s));
+  Registry reg(options(clock));
+  testing::build_sample(reg, sample);
+  for (bool pretty : {false, true}) {
+    const ordered_json doc = ordered_json::parse(reg.to_json(true, pretty));
+    expect_same_shape(doc, sample, "document");
+    EXPECT_EQ(doc["volumes"], sample["volumes"]);
+    EXPECT_EQ(doc["date"], "2019-03-26 17:40:49");
+    EXPECT_EQ(doc["hostName"], sample["hostName"]);
+    EXPECT_EQ(doc["version"], sample["version"]);
+    EXPECT_EQ(doc["status"], "Ok");
+    EXPECT_EQ(doc["withDetails"], true);
+    const auto& chat = doc["applications"]["servlet"]["requests"]["chatHttp"];
+    const auto& sample_chat =
+        sample["applications"]["servlet"]["requests"]["chatHttp"];
+    EXPECT_EQ(chat["errorsByBot"], sample_chat["errorsByBot"]);
+    for (const char* m : {"successes", "errors", "ignored"}) {
+      EXPECT_EQ(chat[m]["count"], sample_chat[m]["count"]) << m;
+      EXPECT_TRUE(chat[m]["count"].is_number_integer()) << m;
+      EXPECT_TRUE(chat[m]["meanRate"].is_number_float()) << m;
+    }
+    EXPECT_TRUE(doc["durationMs"].is_number_integer());
+    EXPECT_EQ(doc["applications"]["website"]["customs"]["sessions"], 16);
+  }
+}
+
+TEST(Registry, SummaryHasStatusesOnly) {
+  const ordered_json sample = testing::load_sample();
+  ManualClock clock;
+  Registry reg(options(clock));
+  testing::build_sample(reg, sample);
+  const ordered_json doc = ordered_json::parse(reg.to_json(false));
+  std::vector<std::string> keys;
+  for (const auto& item : doc.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"withDetails", "applications",
+                                            "status", "hostName", "date",
+                                            "version", "durationMs"}));
+  EXPECT_EQ(doc["withDetails"], false);
+  ASSERT_EQ(doc["applications"].size(), 9u);
+  for (const auto& [app, body] : doc["applications"].items()) {
+    EXPECT_EQ(body, ordered_json({{"status", "Ok"}})) << app;
+  }
+}
+
+TEST(Registry, ServerStatusIsTheWorstProbe) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  EXPECT_EQ(reg.status(), Status::Ok) << "Ok without probes";
+  reg.probe("applications.a", [] { return Status::Ok; });
+  reg.probe("applications.b", [] { return Status::Warning; });
+  EXPECT_EQ(reg.status(), Status::Warning);
+  reg.probe("applications.c",
+            []() -> ProbeResult { throw std::runtime_error("no db"); });
+  const Value doc = reg.snapshot(true);
+  EXPECT_EQ(doc.at("status").as_string(), "Ko");
+  const Value& c = doc.at("applications").at("c");
+  EXPECT_EQ(c.at("status").as_string(), "Ko");
+  EXPECT_EQ(c.at("message").as_string(), "no db");
+  EXPECT_EQ(doc.at("applications").at("a").find("message"), nullptr);
+}
+
+TEST(Registry, AHungProbeMakesTheDocumentUnknownWithinItsTimeout) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> gate = release->get_future().share();
+  reg.probe("applications.ok", [] { return Status::Ok; });
+  reg.probe(
+      "applications.hung",
+      [gate] {
+        gate.wait();
+        return Status::Ok;
+      },
+      ProbeOptions{2s, Nanos(0)});
+  auto doc = std::async(std::launch::async, [&] { return reg.snapshot(true); });
+  clock.await_waiters(1);
+  clock.advance(2s);
+  const Value d = doc.get();
+  EXPECT_EQ(d.at("status").as_string(), "Unknown");
+  EXPECT_EQ(d.at("applications").at("hung").at("status").as_string(), "Unknown");
+  EXPECT_EQ(d.at("applications").at("hung").at("durationMs").as_int(), 2000);
+  EXPECT_EQ(d.at("applications").at("ok").at("status").as_string(), "Ok");
+  release->set_value();
+}
+
+TEST(Registry, GetOrCreateReturnsTheSameObject) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  Meter& a = reg.meter("x.y");
+  Meter& b = reg.meter("x.y");
+  EXPECT_EQ(&a, &b);
+  EXPECT_EQ(&reg.counter("x.c"), &reg.counter("x.c"));
+  EXPECT_EQ(&reg.keyed("x.k"), &reg.keyed("x.k"));
+  EXPECT_TRUE(reg.contains("x.y"));
+  EXPECT_FALSE(reg.contains("x.z"));
+  EXPECT_EQ(reg.kind("x"), Kind::Group);
+  EXPECT_EQ(reg.kind("x.k"), Kind::KeyedCounter);
+  EXPECT_THROW(reg.kind("nope"), std::out_of_range);
+}
+
+TEST(Registry, AnotherKindAtAPathIsAnErrorNamingPathAndKinds) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  reg.meter("applications.servlet.requests.chatHttp.successes");
+  try {
+    reg.counter("applications.servlet.requests.chatHttp.successes");
+    FAIL() << "expected KindError";
+  } catch (const KindError& e) {
+    EXPECT_EQ(e.path(), "applications.servlet.requests.chatHttp.successes");
+    EXPECT_EQ(e.existing(), Kind::Meter);
+    EXPECT_EQ(e.requested(), Kind::Counter);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'applications.servlet.requests.chatHttp.successes'"),
+              std::string::npos);
+    EXPECT_NE(what.find("meter"), std::string::npos);
+    EXPECT_NE(what.find("counter"), std::string::npos);
+  }
+  // A leaf cannot become a group, nor a group a leaf.
+  EXPECT_THROW(reg.counter("applications.servlet.requests.chatHttp.successes.x"),
+               KindError);
+  EXPECT_THROW(reg.meter("applications.servlet"), KindError);
+  EXPECT_THROW(reg.probe("applications.servlet.requests.chatHttp.successes",
+                         [] { return Status::Ok; }),
+               KindError);
+}
+
+TEST(Registry, RejectsMalformedPathsAndReservedNames) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  for (const char* bad : {"", ".", "a.", ".a", "a..b", "bad\xff"}) {
+    EXPECT_THROW(reg.meter(bad), std::invalid_argument) << bad;
+  }
+  for (const char* top : {"status", "hostName", "date", "version", "durationMs",
+                          "withDetails"}) {
+    EXPECT_THROW(reg.counter(top), std::invalid_argument) << top;
+  }
+  reg.probe("applications.a", [] { return Status::Ok; });
+  EXPECT_THROW(reg.counter("applications.a.status"), std::invalid_argument);
+  EXPECT_THROW(reg.counter("applications.a.durationMs"), std::invalid_argument);
+  reg.counter("applications.b.message");
+  EXPECT_THROW(reg.probe("applications.b", [] { return Status::Ok; }),
+               std::invalid_argument);
+  EXPECT_FALSE(reg.contains("status"));
+}
+
+TEST(Registry, HostileKeysAndStringsStayValidJson) {
+  ManualClock clock;
+  RegistryOptions o = options(clock);
+  o.version = "v\"1\\\n";
+  Registry reg(o);
+  KeyedCounter& k = reg.keyed("errorsByBot");
+  const std::vector<std::string> keys = {
+      "quote\"", "back\\slash", "nl\nline", std::string("nul\0x", 5),
+      "\x01\x02", "\xff\xfe bad", "</script>", "\xE2\x80\xA8"};
+  for (const auto& key : keys) k.inc(key);
+  reg.gauge("weird.nan", [] { return std::nan(""); });
+  reg.gauge("weird.inf", [] { return 1.0 / 0.0; });
+  reg.gauge("weird.throws", []() -> Value { throw std::runtime_error("x"); });
+  reg.gauge("weird.text", [] { return Value("\"\\"); });
+  for (bool pretty : {false, true}) {
+    const auto doc = nlohmann::json::parse(reg.to_json(true, pretty));
+    EXPECT_EQ(doc["version"], "v\"1\\\n");
+    const auto& bots = doc["errorsByBot"];
+    EXPECT_EQ(bots.size(), keys.size());
+    for (const auto& key : keys) {
+      if (detail::is_valid_utf8(key)) {
+        EXPECT_EQ(bots.at(key), 1) << key;
+      }
+    }
+    EXPECT_EQ(bots.at("\xEF\xBF\xBD\xEF\xBF\xBD bad"), 1);
+    EXPECT_TRUE(doc["weird"]["nan"].is_null());
+    EXPECT_TRUE(doc["weird"]["inf"].is_null());
+    EXPECT_TRUE(doc["weird"]["throws"].is_null());
+    EXPECT_EQ(doc["weird"]["text"], "\"\\");
+  }
+}
+
+TEST(Registry, RatioIsErrorsOverAllFiveMinuteRates) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  Meter& ok = reg.meter("ok");
+  Meter& errors = reg.meter("errors");
+  reg.ratio("ratio", errors, ok);
+  EXPECT_EQ(reg.snapshot().at("ratio").as_double(), 0.0) << "0 when both are 0";
+  ok.mark(30);
+  errors.mark(10);
+  clock.advance(5s);
+  EXPECT_DOUBLE_EQ(reg.snapshot().at("ratio").as_double(), 0.25);
+}
+
+TEST(Registry, GaugesAreEvaluatedAtSnapshotTimeAndCanBeReplaced) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  int calls = 0;
+  reg.gauge("g", [&] { return Value(++calls); });
+  EXPECT_EQ(reg.snapshot().at("g").as_int(), 1);
+  EXPECT_EQ(reg.snapshot().at("g").as_int(), 2);
+  reg.gauge("g", [] { return Value(1.5); });
+  EXPECT_EQ(reg.snapshot().at("g").as_double(), 1.5);
+}
+
+TEST(Registry, GaugeAndProbeFunctionsMayUseTheRegistry) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  reg.gauge("g", [&] {
+    reg.counter("made.by.gauge").inc();
+    return Value(1);
+  });
+  reg.probe("p", [&] {
+    reg.counter("made.by.probe").inc();
+    return Status::Ok;
+  });
+  reg.snapshot();
+  EXPECT_TRUE(reg.contains("made.by.gauge"));
+  EXPECT_TRUE(reg.contains("made.by.probe"));
+}
+
+TEST(Registry, DateUsesTheConfiguredTimeZone) {
+  ManualClock clock(std::chrono::system_clock::time_point(1553622049s));
+  RegistryOptions o = options(clock);
+  o.time_zone = TimeZone::parse("+02:00");
+  Registry reg(o);
+  EXPECT_EQ(reg.snapshot().at("date").as_string(), "2019-03-26 19:40:49");
+  EXPECT_THROW(TimeZone::parse("Mars/Olympus"), std::invalid_argument);
+  EXPECT_EQ(TimeZone::parse("-05:30").offset(), std::chrono::minutes(-330));
+}
+
+TEST(Registry, DefaultsToTheMachinesHostName) {
+  Registry reg;
+  EXPECT_EQ(reg.host_name(), machine_host_name());
+  EXPECT_FALSE(reg.host_name().empty());
+}
+
+}  // namespace
+}  // namespace statusz
