@@ -101,6 +101,27 @@ inline std::string machine_host_name() {
   return "localhost";
 }
 
+// Everything a registry holds, read once, with kinds and dotted paths: what
+// exporters other than the JSON document (Prometheus) work from.
+struct MetricSample {
+  std::string path;
+  Kind kind = Kind::Meter;
+  MeterSnapshot meter;                                      // Kind::Meter
+  std::int64_t counter = 0;                                 // Kind::Counter
+  std::vector<std::pair<std::string, std::uint64_t>> keys;  // KeyedCounter
+  std::uint64_t dropped = 0;                                // KeyedCounter
+  Value gauge;                                              // Kind::Gauge
+};
+struct ProbeSample {
+  std::string path;
+  ProbeReport report;
+};
+struct Collection {
+  std::vector<MetricSample> metrics;  // in document order
+  std::vector<ProbeSample> probes;    // in document order
+  Status status = Status::Ok;         // the worst probe status
+};
+
 class Registry {
  public:
   // Names the document itself uses at its top level and in probed groups.
@@ -184,11 +205,12 @@ class Registry {
     return *n.probe;
   }
 
-  // The kind at `path`, or nullopt-like false when nothing is there.
+  // Whether anything (a group or a metric) is registered at `path`.
   bool contains(std::string_view path) const {
     std::lock_guard<std::mutex> g(mu_);
     return find(path) != nullptr;
   }
+  // The kind at `path`; throws std::out_of_range if nothing is there.
   Kind kind(std::string_view path) const {
     std::lock_guard<std::mutex> g(mu_);
     const Node* n = find(path);
@@ -205,16 +227,9 @@ class Registry {
     const auto wall = clock_->wall_now();
     const std::shared_ptr<const Plan> plan = current_plan();
 
-    std::vector<Probe::Pending> pending(plan->probes.size());
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      pending[i] = plan->probes[i]->start();
-    }
-    std::vector<ProbeReport> reports(pending.size());
+    const std::vector<ProbeReport> reports = run_probes(*plan);
     Status overall = Status::Ok;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      reports[i] = plan->probes[i]->wait(pending[i]);
-      overall = worst(overall, reports[i].status);
-    }
+    for (const ProbeReport& r : reports) overall = worst(overall, r.status);
 
     Value doc{Object{}};
     Object& top = doc.as_object();
@@ -240,6 +255,19 @@ class Registry {
   // The aggregate status: runs the probes (as a summary snapshot does).
   Status status() const {
     return parse_status(snapshot(false).at("status").as_string());
+  }
+
+  // Runs the probes and reads every metric once, with kinds and paths.
+  Collection collect() const {
+    const std::shared_ptr<const Plan> plan = current_plan();
+    const std::vector<ProbeReport> reports = run_probes(*plan);
+    Collection c;
+    std::string path;
+    for (const PlanNode& child : plan->root.children) {
+      collect(child, reports, path, c);
+    }
+    for (const ProbeReport& r : reports) c.status = worst(c.status, r.status);
+    return c;
   }
 
   Clock& clock() const noexcept { return *clock_; }
@@ -405,6 +433,57 @@ class Registry {
       build_plan(*node.children[i], out.children[i], probes);
       out.probes_below = out.probes_below || out.children[i].probes_below;
     }
+  }
+
+  // Starts every probe, then waits for each: they run concurrently, and the
+  // whole wait is bounded by the largest timeout.
+  static std::vector<ProbeReport> run_probes(const Plan& plan) {
+    std::vector<Probe::Pending> pending(plan.probes.size());
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      pending[i] = plan.probes[i]->start();
+    }
+    std::vector<ProbeReport> reports(pending.size());
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      reports[i] = plan.probes[i]->wait(pending[i]);
+    }
+    return reports;
+  }
+
+  static void collect(const PlanNode& p, const std::vector<ProbeReport>& reports,
+                      std::string& path, Collection& out) {
+    const std::size_t mark = path.size();
+    if (!path.empty()) path.push_back('.');
+    path += *p.name;
+    const Node& n = *p.node;
+    if (n.kind == Kind::Group) {
+      if (n.probe) out.probes.push_back({path, reports[p.probe_index]});
+      for (const PlanNode& child : p.children) {
+        collect(child, reports, path, out);
+      }
+    } else {
+      MetricSample m;
+      m.path = path;
+      m.kind = n.kind;
+      switch (n.kind) {
+        case Kind::Meter:
+          m.meter = n.meter->snapshot();
+          break;
+        case Kind::Counter:
+          m.counter = n.counter->value();
+          break;
+        case Kind::KeyedCounter:
+          m.keys = n.keyed->snapshot();
+          m.dropped = n.keyed->dropped();
+          break;
+        case Kind::Gauge:
+          m.gauge = n.gauge->value();
+          break;
+        case Kind::Group:
+          break;
+      }
+      out.metrics.push_back(std::move(m));
+    }
+    path.resize(mark);
   }
 
   static Value render_meter(const Meter& m) {

@@ -126,6 +126,8 @@ TEST(Probe, AHungProbeIsNeverStartedTwice) {
           return Status::Ok;
         },
         clock, ProbeOptions{50ms, Nanos(0)});
+    auto first = p.start();  // the one run, entered before any request below
+    gate->await_waiting(1);
     for (int request = 0; request < 20; ++request) {
       auto f = std::async(std::launch::async, [&] { return p.run(); });
       clock.await_waiters(1);
@@ -134,6 +136,7 @@ TEST(Probe, AHungProbeIsNeverStartedTwice) {
       EXPECT_EQ(r.status, Status::Unknown);
       EXPECT_EQ(r.duration, Nanos(50ms) * (request + 1))
           << "reports the age of the one hung run";
+      EXPECT_TRUE(r.timed_out);
     }
     EXPECT_EQ(calls->load(), 1);
   }  // destroyed while hung: the worker is detached, not joined

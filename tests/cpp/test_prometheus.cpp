@@ -1,0 +1,154 @@
+#include <statusz/prometheus.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "sample_registry.hpp"
+
+namespace statusz {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Prometheus, SnakeCaseNames) {
+  EXPECT_EQ(detail::snake_case("applications.servlet.requests.chatHttp"),
+            "applications_servlet_requests_chat_http");
+  EXPECT_EQ(detail::snake_case("fiveMinuteErrorsRatio"),
+            "five_minute_errors_ratio");
+  EXPECT_EQ(detail::snake_case("HTTPServer.v2Count"), "http_server_v2_count");
+  EXPECT_EQ(detail::snake_case("a-b c..d"), "a_b_c_d");
+  EXPECT_EQ(detail::snake_case("caf\xC3\xA9"), "caf");
+}
+
+std::string render(const Registry& reg,
+                   ExpositionFormat f = ExpositionFormat::Text004,
+                   std::string prefix = "statusz") {
+  PrometheusOptions o;
+  o.format = f;
+  o.prefix = std::move(prefix);
+  return to_prometheus(reg, o);
+}
+
+bool contains(const std::string& text, const std::string& line) {
+  return text.find(line) != std::string::npos;
+}
+
+TEST(Prometheus, MapsEveryKind) {
+  ManualClock clock;
+  Registry reg({&clock, "app1", "1.2"});
+  Meter& m = reg.meter("applications.servlet.requests.chatHttp.successes");
+  KeyedCounter& k = reg.keyed("applications.servlet.requests.chatHttp.errorsByBot");
+  reg.counter("volumes.connectedPeople").set(9);
+  reg.gauge("g.half", [] { return 0.5; });
+  reg.gauge("g.flag", [] { return true; });
+  reg.gauge("g.text", [] { return Value("not a number"); });
+  reg.probe("applications.runtime", [] { return Status::Warning; });
+  m.mark(10);
+  k.inc("bot-1", 3);
+  clock.advance(5s);
+  const std::string t = render(reg);
+  const std::string chat = "statusz_applications_servlet_requests_chat_http_";
+  EXPECT_TRUE(contains(t, "# TYPE " + chat + "successes_total counter\n"));
+  EXPECT_TRUE(contains(t, "\n" + chat + "successes_total 10\n"));
+  EXPECT_TRUE(contains(t, "# TYPE " + chat + "successes_rate gauge\n"));
+  EXPECT_TRUE(contains(t, chat + "successes_rate{window=\"1m\"} 2.0\n"));
+  EXPECT_TRUE(contains(t, chat + "successes_rate{window=\"mean\"} 2.0\n"));
+  EXPECT_TRUE(contains(t, chat + "errors_by_bot_total{key=\"bot-1\"} 3\n"));
+  EXPECT_TRUE(contains(t, chat + "errors_by_bot_dropped_total 0\n"));
+  EXPECT_TRUE(contains(t, "# TYPE statusz_volumes_connected_people gauge\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_volumes_connected_people 9\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_g_half 0.5\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_g_flag 1.0\n"));
+  EXPECT_FALSE(contains(t, "g_text"));
+  EXPECT_TRUE(contains(
+      t, "statusz_probe_status{path=\"applications.runtime\",status=\"Warning\"} 1\n"));
+  EXPECT_TRUE(contains(
+      t, "statusz_probe_status{path=\"applications.runtime\",status=\"Ok\"} 0\n"));
+  EXPECT_TRUE(contains(
+      t, "statusz_probe_duration_seconds{path=\"applications.runtime\"} 0.0\n"));
+  EXPECT_TRUE(contains(t, "statusz_status{status=\"Warning\"} 1\n"));
+  EXPECT_TRUE(contains(t, "statusz_server_info{host_name=\"app1\",version=\"1.2\"} 1\n"));
+  EXPECT_FALSE(contains(t, "# EOF"));
+}
+
+TEST(Prometheus, OpenMetricsNamesCounterFamiliesWithoutTotalAndEnds) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "v"});
+  reg.meter("a.b").mark();
+  const std::string t = render(reg, ExpositionFormat::OpenMetrics100);
+  EXPECT_TRUE(contains(t, "# TYPE statusz_a_b counter\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_a_b_total 1\n"));
+  ASSERT_GE(t.size(), 6u);
+  EXPECT_EQ(t.substr(t.size() - 6), "# EOF\n");
+}
+
+TEST(Prometheus, EscapesLabelValuesAndRepairsUtf8) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "v\"\\\n"});
+  KeyedCounter& k = reg.keyed("k");
+  k.inc("q\"b\\n\nl");
+  k.inc("bad\xff");
+  const std::string t = render(reg);
+  EXPECT_TRUE(contains(t, "statusz_k_total{key=\"q\\\"b\\\\n\\nl\"} 1\n"));
+  EXPECT_TRUE(contains(t, "statusz_k_total{key=\"bad\xEF\xBF\xBD\"} 1\n"));
+  EXPECT_TRUE(contains(t, "version=\"v\\\"\\\\\\n\""));
+}
+
+TEST(Prometheus, CollidingNamesAreToldApart) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "v"});
+  reg.counter("a.bC").set(1);
+  reg.counter("a.b_c").set(2);
+  reg.meter("x");
+  reg.gauge("x_total", [] { return 3; });
+  const std::string t = render(reg);
+  EXPECT_TRUE(contains(t, "\nstatusz_a_b_c 1\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_a_b_c_2 2\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_x_total 0\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_x_total_2 3\n"));
+}
+
+TEST(Prometheus, PrefixIsSanitisedAndMayBeEmpty) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "v"});
+  reg.counter("c").set(1);
+  EXPECT_TRUE(contains(render(reg, ExpositionFormat::Text004, "My App"),
+                       "\nmy_app_c 1\n"));
+  EXPECT_TRUE(contains(render(reg, ExpositionFormat::Text004, ""), "\nc 1\n"));
+  EXPECT_TRUE(contains(render(reg, ExpositionFormat::Text004, "9lives"),
+                       "\n_9lives_c 1\n"));
+}
+
+#ifdef STATUSZ_PROMTOOL
+// The real promtool, on the sample server, in both formats (promtool reads
+// the text format; "check metrics" lints names, help and types too).
+TEST(Prometheus, PassesPromtoolCheckMetrics) {
+  const auto sample = testing::load_sample();
+  ManualClock clock;
+  Registry reg({&clock, "app1", "49.2470 a543dff5"});
+  testing::build_sample(reg, sample);
+  reg.keyed("applications.servlet.requests.chatHttp.errorsByBot").inc("q\"\\\n");
+  clock.advance(1min);
+  const std::string path = ::testing::TempDir() + "statusz_metrics.txt";
+  {
+    std::ofstream out(path);
+    out << render(reg);
+  }
+  const std::string cmd =
+      std::string(STATUSZ_PROMTOOL) + " check metrics < " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p) != nullptr) output += buf;
+  const int rc = pclose(p);
+  EXPECT_EQ(rc, 0) << output;
+  EXPECT_EQ(output, "") << "promtool lint complaints";
+}
+#endif
+
+}  // namespace
+}  // namespace statusz
