@@ -4,14 +4,13 @@
 //   curl "http://127.0.0.1:8080/serverstatus?details=true&pretty=true"
 //   curl http://127.0.0.1:8080/metrics      curl http://127.0.0.1:8080/healthz
 // Usage: chat_service [port] [seconds to run, 0 = until killed]
-#include <statusz/httplib.hpp>
-#include <statusz/statusz.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <statusz/httplib.hpp>
+#include <statusz/statusz.hpp>
 #include <thread>
 #include <vector>
 
@@ -32,7 +31,8 @@ int main(int argc, char** argv) {
   reg.ratio(chat + "fiveMinuteErrorsRatio", errors, successes);
   for (const char* app : {"runtime", "dialog", "slogger", "website", "servlet",
                           "sso", "router", "livechat", "analytic"}) {
-    reg.probe(std::string("applications.") + app, [] { return statusz::Status::Ok; },
+    reg.probe(std::string("applications.") + app,
+              [] { return statusz::Status::Ok; },
               {std::chrono::seconds(2), std::chrono::seconds(1)});
   }
   reg.counter("applications.servlet.customs.sessions");

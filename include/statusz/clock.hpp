@@ -7,7 +7,8 @@
 //    meters are ticked by one background thread shared by all of them, started
 //    when the first meter attaches and stopped when the last one detaches.
 //  - ManualClock: moved by hand with advance(); ticks run synchronously inside
-//    advance() and waiters wake when a deadline is passed, so tests never sleep.
+//    advance() and waiters wake when a deadline is passed, so tests never
+//    sleep.
 // Neither is read on a hot path: Meter::mark() does not read any clock.
 // Thread-safety: every member of both clocks is safe to call concurrently.
 // A clock must outlive every object attached to it.

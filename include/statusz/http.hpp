@@ -63,8 +63,10 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 inline std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -125,7 +127,8 @@ inline bool accepts_openmetrics(std::string_view accept) {
                                               : params.substr(next);
       if (p.size() >= 2 && ascii_lower(p[0]) == 'q' && p[1] == '=') {
         const std::string_view q = trim(p.substr(2));
-        zero_q = !q.empty() && q.find_first_not_of("0.") == std::string_view::npos;
+        zero_q =
+            !q.empty() && q.find_first_not_of("0.") == std::string_view::npos;
       }
     }
     if (!zero_q) return true;
@@ -224,8 +227,9 @@ class HttpHandler {
         err = error(400, "malformed percent-encoding in the query", "");
         return false;
       }
-      const std::string_view raw_value =
-          eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      const std::string_view raw_value = eq == std::string_view::npos
+                                             ? std::string_view()
+                                             : pair.substr(eq + 1);
       bool* target = nullptr;
       bool* seen = nullptr;
       if (name == "details") {
@@ -252,11 +256,13 @@ class HttpHandler {
       } else if (detail::iequals(value, "false")) {
         *target = false;
       } else {
-        err = error(400,
-                    "'" + name + "' must be true or false, not '" +
-                        (detail::is_valid_utf8(value) ? value : detail::to_valid_utf8(value)) +
-                        "'",
-                    name);
+        err = error(
+            400,
+            "'" + name + "' must be true or false, not '" +
+                (detail::is_valid_utf8(value) ? value
+                                              : detail::to_valid_utf8(value)) +
+                "'",
+            name);
         return false;
       }
     }
@@ -266,24 +272,24 @@ class HttpHandler {
   HttpResponse route(std::string_view method, std::string_view target,
                      const Headers& headers) const {
     if (target.size() > options_.max_target_bytes) {
-      return error(414, "request target longer than " +
-                            std::to_string(options_.max_target_bytes) +
-                            " bytes",
+      return error(414,
+                   "request target longer than " +
+                       std::to_string(options_.max_target_bytes) + " bytes",
                    "");
     }
     const std::size_t qmark = target.find('?');
     std::string_view path = target.substr(0, qmark);
-    const std::string_view query =
-        qmark == std::string_view::npos ? std::string_view()
-                                        : target.substr(qmark + 1);
+    const std::string_view query = qmark == std::string_view::npos
+                                       ? std::string_view()
+                                       : target.substr(qmark + 1);
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
     const bool is_status =
         path == "/serverstatus" || path == "/servlet/api/serverstatus";
     const bool is_metrics = path == "/metrics";
     const bool is_health = path == "/healthz";
     if (!is_status && !is_metrics && !is_health) {
-      return error(404, "no such path (try /serverstatus, /metrics or /healthz)",
-                   "");
+      return error(
+          404, "no such path (try /serverstatus, /metrics or /healthz)", "");
     }
     const bool head = method == "HEAD";
     if (method != "GET" && !head) {

@@ -113,8 +113,8 @@ inline void append_json_double(std::string& out, double d) {
 
 inline void append_json_int(std::string& out, std::int64_t v) {
   char buf[24];
-  const int len = std::snprintf(buf, sizeof buf, "%lld",
-                                static_cast<long long>(v));
+  const int len =
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
   out.append(buf, static_cast<std::size_t>(len));
 }
 

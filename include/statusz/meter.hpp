@@ -39,7 +39,9 @@ class Meter final : private detail::Tickable {
   static constexpr Nanos kTickInterval = std::chrono::seconds(5);
 
   explicit Meter(Clock& clock = default_clock())
-      : clock_(&clock), start_(clock.now()), next_tick_(start_ + kTickInterval) {
+      : clock_(&clock),
+        start_(clock.now()),
+        next_tick_(start_ + kTickInterval) {
     clock_->attach(*this);
   }
   ~Meter() { clock_->detach(*this); }
@@ -103,9 +105,8 @@ class Meter final : private detail::Tickable {
     if (now < next_tick_) return;
     const std::int64_t due = (now - next_tick_) / kTickInterval + 1;
     const std::uint64_t total = cell_.sum();
-    const double instant =
-        static_cast<double>(total - last_count_) /
-        std::chrono::duration<double>(kTickInterval).count();
+    const double instant = static_cast<double>(total - last_count_) /
+                           std::chrono::duration<double>(kTickInterval).count();
     last_count_ = total;
     const bool first = !initialized_;
     initialized_ = true;

@@ -49,7 +49,7 @@ struct ProbeResult {
 struct ProbeReport {
   Status status = Status::Unknown;
   std::string message;
-  Nanos duration{0};      // how long the run took (or has run, if timed out)
+  Nanos duration{0};       // how long the run took (or has run, if timed out)
   bool timed_out = false;  // the run had not finished by the deadline
   bool reused = false;     // a cached result younger than max_age
 };
@@ -160,11 +160,12 @@ class Probe {
     r.status = Status::Unknown;
     r.timed_out = true;
     r.duration = s.clock->now() - s.run_started_at;
-    r.message = "no answer within " +
-                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   s.options.timeout)
-                                   .count()) +
-                " ms";
+    r.message =
+        "no answer within " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           s.options.timeout)
+                           .count()) +
+        " ms";
     return r;
   }
 

@@ -2,7 +2,7 @@
 //
 // Mapping (names in snake_case under a prefix, "statusz" by default):
 //  - Meter at a.bC      -> counter  <prefix>_a_b_c_total
-//                          gauge    <prefix>_a_b_c_rate{window="mean|1m|5m|15m"}
+//                          gauge <prefix>_a_b_c_rate{window="mean|1m|5m|15m"}
 //  - KeyedCounter       -> counter  <prefix>_<path>_total{key="..."} per key
 //                          counter  <prefix>_<path>_dropped_total
 //  - Counter            -> gauge    <prefix>_<path> (it goes up and down)
@@ -148,8 +148,7 @@ class Exposition {
     const bool om = options_.format == ExpositionFormat::OpenMetrics100;
     // Text 0.0.4 names a counter family by its sample name (..._total);
     // OpenMetrics by the name without the suffix.
-    const std::string family_name =
-        counter && !om ? unique + "_total" : unique;
+    const std::string family_name = counter && !om ? unique + "_total" : unique;
     out_ += "# HELP ";
     out_ += family_name;
     out_.push_back(' ');
@@ -242,11 +241,11 @@ inline std::string to_prometheus(const Collection& c,
         for (const auto& [key, n] : m.keys) {
           e.sample(total, {{"key", key}}, static_cast<std::int64_t>(n));
         }
-        const std::string dropped = e.family(
-            m.path + "_dropped", true,
-            "statusz keyed counter " + m.path +
-                ": increments whose key was refused (counted under " +
-                std::string(KeyedCounter::kOverflowKey) + ")");
+        const std::string dropped =
+            e.family(m.path + "_dropped", true,
+                     "statusz keyed counter " + m.path +
+                         ": increments whose key was refused (counted under " +
+                         std::string(KeyedCounter::kOverflowKey) + ")");
         e.sample(dropped, {}, static_cast<std::int64_t>(m.dropped));
         break;
       }
@@ -263,7 +262,8 @@ inline std::string to_prometheus(const Collection& c,
         } else if (m.gauge.is_double() || m.gauge.is_bool() ||
                    m.gauge.is_null()) {
           const double v = m.gauge.is_double() ? m.gauge.as_double()
-                           : m.gauge.is_bool() ? (m.gauge.as_bool() ? 1.0 : 0.0)
+                           : m.gauge.is_bool()
+                               ? (m.gauge.as_bool() ? 1.0 : 0.0)
                                : std::numeric_limits<double>::quiet_NaN();
           e.sample(e.family(m.path, false, "statusz gauge " + m.path), {}, v);
         }
@@ -284,8 +284,8 @@ inline std::string to_prometheus(const Collection& c,
                  std::int64_t{p.report.status == s});
       }
     }
-    const std::string duration = e.family(
-        "probe_duration_seconds", false, "statusz probe run time in seconds");
+    const std::string duration = e.family("probe_duration_seconds", false,
+                                          "statusz probe run time in seconds");
     for (const ProbeSample& p : c.probes) {
       e.sample(duration, {{"path", p.path}},
                std::chrono::duration<double>(p.report.duration).count());

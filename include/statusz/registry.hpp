@@ -68,8 +68,8 @@ class KindError : public std::invalid_argument {
  public:
   KindError(std::string path, Kind existing, Kind requested)
       : std::invalid_argument("statusz: '" + path + "' is a " +
-                              std::string(to_string(existing)) +
-                              ", not a " + std::string(to_string(requested))),
+                              std::string(to_string(existing)) + ", not a " +
+                              std::string(to_string(requested))),
         path_(std::move(path)),
         existing_(existing),
         requested_(requested) {}
@@ -84,9 +84,9 @@ class KindError : public std::invalid_argument {
 };
 
 struct RegistryOptions {
-  Clock* clock = nullptr;    // nullptr: default_clock()
-  std::string host_name;     // empty: the machine's name
-  std::string version;       // the service's version, as it sets it
+  Clock* clock = nullptr;  // nullptr: default_clock()
+  std::string host_name;   // empty: the machine's name
+  std::string version;     // the service's version, as it sets it
   TimeZone time_zone = TimeZone::utc();
 };
 
@@ -326,8 +326,8 @@ class Registry {
     for (;;) {
       const std::size_t dot = path.find('.', start);
       const std::string_view part = path.substr(
-          start, dot == std::string_view::npos ? std::string_view::npos
-                                               : dot - start);
+          start,
+          dot == std::string_view::npos ? std::string_view::npos : dot - start);
       if (part.empty()) {
         throw std::invalid_argument("statusz: empty segment in path '" +
                                     std::string(path) + "'");
@@ -390,9 +390,9 @@ class Registry {
               "' is a name the document uses at its top level");
         }
         if (n->probe && is_one_of(parts[i], kProbeNames)) {
-          throw std::invalid_argument(
-              "statusz: '" + prefix(parts, i + 1) +
-              "' clashes with the probe of '" + prefix(parts, i) + "'");
+          throw std::invalid_argument("statusz: '" + prefix(parts, i + 1) +
+                                      "' clashes with the probe of '" +
+                                      prefix(parts, i) + "'");
         }
         auto created = std::make_unique<Node>();
         created->name = std::string(parts[i]);
@@ -449,7 +449,8 @@ class Registry {
     return reports;
   }
 
-  static void collect(const PlanNode& p, const std::vector<ProbeReport>& reports,
+  static void collect(const PlanNode& p,
+                      const std::vector<ProbeReport>& reports,
                       std::string& path, Collection& out) {
     const std::size_t mark = path.size();
     if (!path.empty()) path.push_back('.');
@@ -507,8 +508,8 @@ class Registry {
     return Value(std::move(o));
   }
 
-  static Value render(const PlanNode& p, const std::vector<ProbeReport>& reports,
-                      bool details) {
+  static Value render(const PlanNode& p,
+                      const std::vector<ProbeReport>& reports, bool details) {
     const Node& n = *p.node;
     switch (n.kind) {
       case Kind::Meter:

@@ -67,9 +67,9 @@ class TimeZone {
     }
 #endif
     char buf[64];
-    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d",
-                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                tm.tm_hour, tm.tm_min, tm.tm_sec);
+    const int n = std::snprintf(
+        buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
   }
 

@@ -1,6 +1,5 @@
-#include <statusz/statusz.hpp>
-
 #include <iostream>
+#include <statusz/statusz.hpp>
 
 int main() {
   statusz::ManualClock clock;
@@ -11,8 +10,9 @@ int main() {
   reg.meter("applications.app.requests").mark(3);
   reg.probe("applications.app", [] { return statusz::Status::Ok; });
   const statusz::Value doc = reg.snapshot();
-  const bool ok = doc.at("status").as_string() == "Ok" &&
-                  doc.at("applications").at("app").at("requests").at("count").as_int() == 3;
+  const bool ok =
+      doc.at("status").as_string() == "Ok" &&
+      doc.at("applications").at("app").at("requests").at("count").as_int() == 3;
   std::cout << reg.to_json() << "\n";
   return ok ? 0 : 1;
 }

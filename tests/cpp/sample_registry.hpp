@@ -2,11 +2,10 @@
 // (tests/data/serverstatus-sample.json), with the sample's counts.
 #pragma once
 
-#include <statusz/registry.hpp>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <statusz/registry.hpp>
 #include <string>
 
 namespace statusz::testing {

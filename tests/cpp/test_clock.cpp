@@ -1,8 +1,7 @@
-#include <statusz/clock.hpp>
-
 #include <gtest/gtest.h>
 
 #include <future>
+#include <statusz/clock.hpp>
 
 namespace statusz {
 namespace {

@@ -1,11 +1,10 @@
 // Writers mark, inc and keyed-inc while a reader snapshots and renders: every
 // rendered document parses, and the final counts are exact.
-#include <statusz/registry.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <statusz/registry.hpp>
 #include <thread>
 #include <vector>
 
@@ -39,7 +38,8 @@ TEST(Concurrency, WritersAndARendererTogetherLoseNothing) {
   }
   int documents = 0;
   while (finished.load() < kWriters || documents == 0) {
-    const auto doc = nlohmann::json::parse(reg.to_json(true, documents % 2 == 0));
+    const auto doc =
+        nlohmann::json::parse(reg.to_json(true, documents % 2 == 0));
     EXPECT_LE(doc["a"]["meter"]["count"].get<std::uint64_t>(),
               std::uint64_t{kWriters} * kIters);
     EXPECT_LE(doc["a"]["byBot"].size(), 65u);
@@ -104,7 +104,8 @@ TEST(Concurrency, MetersCreatedAndDestroyedWhileOthersCount) {
   }
   stop.store(true);
   writer.join();
-  EXPECT_EQ(survivor.count(), marks) << "other meters' cells never leak into it";
+  EXPECT_EQ(survivor.count(), marks)
+      << "other meters' cells never leak into it";
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
-#include <statusz/counter.hpp>
-
 #include <gtest/gtest.h>
 
+#include <statusz/counter.hpp>
 #include <thread>
 #include <vector>
 
@@ -22,9 +21,7 @@ TEST(Counter, IncDecSetValue) {
   EXPECT_EQ(c.value(), 8);
 }
 
-TEST(Counter, OccupiesACacheLineOfItsOwn) {
-  EXPECT_EQ(alignof(Counter), 64u);
-}
+TEST(Counter, OccupiesACacheLineOfItsOwn) { EXPECT_EQ(alignof(Counter), 64u); }
 
 TEST(Counter, ConcurrentIncAndDecAreExact) {
   Counter c;

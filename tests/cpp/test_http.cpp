@@ -1,8 +1,7 @@
-#include <statusz/http.hpp>
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <statusz/http.hpp>
 
 #include "sample_registry.hpp"
 
@@ -20,9 +19,9 @@ class Http : public ::testing::Test {
 };
 
 TEST_F(Http, TheSeedRequestGetsThePrettyDetailedDocument) {
-  const HttpResponse r = handler_.handle(
-      "GET", "/serverstatus?details=true&pretty=true",
-      {{"accept", "application / javascript"}});
+  const HttpResponse r =
+      handler_.handle("GET", "/serverstatus?details=true&pretty=true",
+                      {{"accept", "application / javascript"}});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/json; charset=utf-8");
   EXPECT_EQ(r.header("cache-control"), "no-store");
@@ -31,8 +30,9 @@ TEST_F(Http, TheSeedRequestGetsThePrettyDetailedDocument) {
   EXPECT_TRUE(doc["applications"]["servlet"].contains("requests"));
   EXPECT_NE(r.body.find("\n  \"withDetails\": true,"), std::string::npos);
   // The seed's own path works too.
-  EXPECT_EQ(handler_.handle("GET", "/servlet/api/serverstatus?details=true").status,
-            200);
+  EXPECT_EQ(
+      handler_.handle("GET", "/servlet/api/serverstatus?details=true").status,
+      200);
 }
 
 TEST_F(Http, DefaultsAreCompactWithoutDetails) {
@@ -64,7 +64,8 @@ TEST_F(Http, BadQueryValuesAre400NamingTheParameter) {
     EXPECT_EQ(r.status, 400) << target;
     const auto doc = nlohmann::json::parse(r.body);
     EXPECT_EQ(doc["parameter"], parameter) << target;
-    EXPECT_NE(doc["error"].get<std::string>().find(parameter), std::string::npos)
+    EXPECT_NE(doc["error"].get<std::string>().find(parameter),
+              std::string::npos)
         << target;
   }
 }
@@ -72,8 +73,9 @@ TEST_F(Http, BadQueryValuesAre400NamingTheParameter) {
 TEST_F(Http, LenientQueryForms) {
   EXPECT_EQ(handler_.handle("GET", "/serverstatus?details=TRUE").status, 200);
   EXPECT_EQ(handler_.handle("GET", "/serverstatus?pretty").status, 200);
-  EXPECT_EQ(handler_.handle("GET", "/serverstatus?_=12345&details=false").status,
-            200);
+  EXPECT_EQ(
+      handler_.handle("GET", "/serverstatus?_=12345&details=false").status,
+      200);
   EXPECT_EQ(handler_.handle("GET", "/serverstatus?details=%74rue").status, 200);
   EXPECT_EQ(handler_.handle("GET", "/serverstatus/").status, 200);
 }
@@ -136,12 +138,18 @@ TEST_F(Http, BearerTokenGuardsDetailsAndMetrics) {
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer realm=\"statusz\"");
   EXPECT_EQ(guarded.handle("GET", "/metrics").status, 401);
-  EXPECT_EQ(guarded.handle("GET", "/metrics", {{"Authorization", "Bearer wrong"}}).status,
-            401);
-  EXPECT_EQ(guarded.handle("GET", "/metrics", {{"Authorization", "Bearer s3cre"}}).status,
-            401);
-  EXPECT_EQ(guarded.handle("GET", "/metrics", {{"authorization", "bearer s3cret"}}).status,
-            200);
+  EXPECT_EQ(
+      guarded.handle("GET", "/metrics", {{"Authorization", "Bearer wrong"}})
+          .status,
+      401);
+  EXPECT_EQ(
+      guarded.handle("GET", "/metrics", {{"Authorization", "Bearer s3cre"}})
+          .status,
+      401);
+  EXPECT_EQ(
+      guarded.handle("GET", "/metrics", {{"authorization", "bearer s3cret"}})
+          .status,
+      200);
   EXPECT_EQ(guarded
                 .handle("GET", "/serverstatus?details=true",
                         {{"Authorization", "Bearer s3cret"}})
@@ -152,10 +160,12 @@ TEST_F(Http, BearerTokenGuardsDetailsAndMetrics) {
 
 TEST(HttpDetail, AcceptParsing) {
   EXPECT_TRUE(detail::accepts_openmetrics("application/openmetrics-text"));
-  EXPECT_TRUE(detail::accepts_openmetrics(" Application/OpenMetrics-Text ; version=1.0.0"));
+  EXPECT_TRUE(detail::accepts_openmetrics(
+      " Application/OpenMetrics-Text ; version=1.0.0"));
   EXPECT_FALSE(detail::accepts_openmetrics("text/plain"));
   EXPECT_FALSE(detail::accepts_openmetrics(""));
-  EXPECT_FALSE(detail::accepts_openmetrics("application/openmetrics-text;q=0.0"));
+  EXPECT_FALSE(
+      detail::accepts_openmetrics("application/openmetrics-text;q=0.0"));
   EXPECT_FALSE(detail::accepts_openmetrics(",,;;=="));
 }
 

@@ -1,11 +1,10 @@
-#include <statusz/json.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <statusz/json.hpp>
 
 namespace statusz {
 namespace {

@@ -1,10 +1,9 @@
-#include <statusz/keyed_counter.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <map>
 #include <random>
+#include <statusz/keyed_counter.hpp>
 #include <string>
 #include <thread>
 #include <vector>

@@ -1,9 +1,8 @@
-#include <statusz/meter.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <statusz/meter.hpp>
 #include <thread>
 #include <vector>
 
@@ -16,7 +15,9 @@ using namespace std::chrono_literals;
 // with their times; a read replays every 5-second interval from creation.
 class MeterModel {
  public:
-  void mark(std::int64_t t_ns, std::uint64_t n) { events_.push_back({t_ns, n}); }
+  void mark(std::int64_t t_ns, std::uint64_t n) {
+    events_.push_back({t_ns, n});
+  }
 
   struct Rates {
     std::uint64_t count = 0;
@@ -27,23 +28,26 @@ class MeterModel {
     constexpr std::int64_t kInterval = 5'000'000'000;
     Rates r;
     for (const auto& e : events_) r.count += e.n;
-    r.mean = (r.count == 0 || t_ns == 0)
-                 ? 0.0
-                 : static_cast<double>(r.count) / (static_cast<double>(t_ns) / 1e9);
+    r.mean =
+        (r.count == 0 || t_ns == 0)
+            ? 0.0
+            : static_cast<double>(r.count) / (static_cast<double>(t_ns) / 1e9);
     const std::int64_t ticks = t_ns / kInterval;
     double* rates[] = {&r.m1, &r.m5, &r.m15};
     const double minutes[] = {1, 5, 15};
     std::size_t next_event = 0;
     for (std::int64_t k = 1; k <= ticks; ++k) {
       std::uint64_t in_interval = 0;
-      while (next_event < events_.size() && events_[next_event].t < k * kInterval) {
+      while (next_event < events_.size() &&
+             events_[next_event].t < k * kInterval) {
         in_interval += events_[next_event].n;
         ++next_event;
       }
       const double instant = static_cast<double>(in_interval) / 5.0;
       for (int i = 0; i < 3; ++i) {
         const double alpha = 1.0 - std::exp(-5.0 / 60.0 / minutes[i]);
-        *rates[i] = (k == 1) ? instant : *rates[i] + alpha * (instant - *rates[i]);
+        *rates[i] =
+            (k == 1) ? instant : *rates[i] + alpha * (instant - *rates[i]);
       }
     }
     return r;

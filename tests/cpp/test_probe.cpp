@@ -1,10 +1,9 @@
-#include <statusz/probe.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
 #include <memory>
+#include <statusz/probe.hpp>
 
 namespace statusz {
 namespace {

@@ -1,9 +1,8 @@
-#include <statusz/prometheus.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
+#include <statusz/prometheus.hpp>
 #include <string>
 
 #include "sample_registry.hpp"
@@ -40,7 +39,8 @@ TEST(Prometheus, MapsEveryKind) {
   ManualClock clock;
   Registry reg({&clock, "app1", "1.2"});
   Meter& m = reg.meter("applications.servlet.requests.chatHttp.successes");
-  KeyedCounter& k = reg.keyed("applications.servlet.requests.chatHttp.errorsByBot");
+  KeyedCounter& k =
+      reg.keyed("applications.servlet.requests.chatHttp.errorsByBot");
   reg.counter("volumes.connectedPeople").set(9);
   reg.gauge("g.half", [] { return 0.5; });
   reg.gauge("g.flag", [] { return true; });
@@ -63,14 +63,18 @@ TEST(Prometheus, MapsEveryKind) {
   EXPECT_TRUE(contains(t, "\nstatusz_g_half 0.5\n"));
   EXPECT_TRUE(contains(t, "\nstatusz_g_flag 1.0\n"));
   EXPECT_FALSE(contains(t, "g_text"));
+  EXPECT_TRUE(contains(t,
+                       "statusz_probe_status{path=\"applications.runtime\","
+                       "status=\"Warning\"} 1\n"));
   EXPECT_TRUE(contains(
-      t, "statusz_probe_status{path=\"applications.runtime\",status=\"Warning\"} 1\n"));
+      t,
+      "statusz_probe_status{path=\"applications.runtime\",status=\"Ok\"} 0\n"));
   EXPECT_TRUE(contains(
-      t, "statusz_probe_status{path=\"applications.runtime\",status=\"Ok\"} 0\n"));
-  EXPECT_TRUE(contains(
-      t, "statusz_probe_duration_seconds{path=\"applications.runtime\"} 0.0\n"));
+      t,
+      "statusz_probe_duration_seconds{path=\"applications.runtime\"} 0.0\n"));
   EXPECT_TRUE(contains(t, "statusz_status{status=\"Warning\"} 1\n"));
-  EXPECT_TRUE(contains(t, "statusz_server_info{host_name=\"app1\",version=\"1.2\"} 1\n"));
+  EXPECT_TRUE(contains(
+      t, "statusz_server_info{host_name=\"app1\",version=\"1.2\"} 1\n"));
   EXPECT_FALSE(contains(t, "# EOF"));
 }
 
@@ -130,7 +134,8 @@ TEST(Prometheus, PassesPromtoolCheckMetrics) {
   ManualClock clock;
   Registry reg({&clock, "app1", "49.2470 a543dff5"});
   testing::build_sample(reg, sample);
-  reg.keyed("applications.servlet.requests.chatHttp.errorsByBot").inc("q\"\\\n");
+  reg.keyed("applications.servlet.requests.chatHttp.errorsByBot")
+      .inc("q\"\\\n");
   clock.advance(1min);
   const std::string path = ::testing::TempDir() + "statusz_metrics.txt";
   {

@@ -1,11 +1,9 @@
-#include <statusz/registry.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <future>
-
 #include <nlohmann/json.hpp>
+#include <statusz/registry.hpp>
 
 #include "sample_registry.hpp"
 
@@ -125,7 +123,8 @@ TEST(Registry, AHungProbeMakesTheDocumentUnknownWithinItsTimeout) {
   clock.advance(2s);
   const Value d = doc.get();
   EXPECT_EQ(d.at("status").as_string(), "Unknown");
-  EXPECT_EQ(d.at("applications").at("hung").at("status").as_string(), "Unknown");
+  EXPECT_EQ(d.at("applications").at("hung").at("status").as_string(),
+            "Unknown");
   EXPECT_EQ(d.at("applications").at("hung").at("durationMs").as_int(), 2000);
   EXPECT_EQ(d.at("applications").at("ok").at("status").as_string(), "Ok");
   release->set_value();
@@ -164,8 +163,9 @@ TEST(Registry, AnotherKindAtAPathIsAnErrorNamingPathAndKinds) {
     EXPECT_NE(what.find("counter"), std::string::npos);
   }
   // A leaf cannot become a group, nor a group a leaf.
-  EXPECT_THROW(reg.counter("applications.servlet.requests.chatHttp.successes.x"),
-               KindError);
+  EXPECT_THROW(
+      reg.counter("applications.servlet.requests.chatHttp.successes.x"),
+      KindError);
   EXPECT_THROW(reg.meter("applications.servlet"), KindError);
   EXPECT_THROW(reg.probe("applications.servlet.requests.chatHttp.successes",
                          [] { return Status::Ok; }),
@@ -178,8 +178,8 @@ TEST(Registry, RejectsMalformedPathsAndReservedNames) {
   for (const char* bad : {"", ".", "a.", ".a", "a..b", "bad\xff"}) {
     EXPECT_THROW(reg.meter(bad), std::invalid_argument) << bad;
   }
-  for (const char* top : {"status", "hostName", "date", "version", "durationMs",
-                          "withDetails"}) {
+  for (const char* top :
+       {"status", "hostName", "date", "version", "durationMs", "withDetails"}) {
     EXPECT_THROW(reg.counter(top), std::invalid_argument) << top;
   }
   reg.probe("applications.a", [] { return Status::Ok; });
@@ -198,7 +198,7 @@ TEST(Registry, HostileKeysAndStringsStayValidJson) {
   Registry reg(o);
   KeyedCounter& k = reg.keyed("errorsByBot");
   const std::vector<std::string> keys = {
-      "quote\"", "back\\slash", "nl\nline", std::string("nul\0x", 5),
+      "quote\"",  "back\\slash",  "nl\nline",  std::string("nul\0x", 5),
       "\x01\x02", "\xff\xfe bad", "</script>", "\xE2\x80\xA8"};
   for (const auto& key : keys) k.inc(key);
   reg.gauge("weird.nan", [] { return std::nan(""); });

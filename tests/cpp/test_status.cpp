@@ -1,6 +1,6 @@
-#include <statusz/status.hpp>
-
 #include <gtest/gtest.h>
+
+#include <statusz/status.hpp>
 
 namespace statusz {
 namespace {

@@ -50,7 +50,8 @@ class CellSpace {
       Directory* dir = rec->dir.load(std::memory_order_relaxed);
       const std::size_t chunk_index = index >> kChunkBits;
       if (chunk_index < dir->capacity) {
-        Cell* chunk = dir->chunks()[chunk_index].load(std::memory_order_relaxed);
+        Cell* chunk =
+            dir->chunks()[chunk_index].load(std::memory_order_relaxed);
         if (chunk != nullptr) {
           Cell& c = chunk[index & kChunkMask];
           c.store(c.load(std::memory_order_relaxed) + n,
@@ -169,7 +170,7 @@ class CellSpace {
 
   static Cell* make_chunk() {
     auto* chunk = static_cast<Cell*>(
-        ::operator new(kChunkSize * sizeof(Cell), std::align_val_t{64}));
+        ::operator new (kChunkSize * sizeof(Cell), std::align_val_t{64}));
     for (std::size_t i = 0; i < kChunkSize; ++i) new (&chunk[i]) Cell(0);
     return chunk;
   }
