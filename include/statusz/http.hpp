@@ -100,7 +100,7 @@ inline bool constant_time_equals(std::string_view a, std::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
   const std::size_t n = b.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const char ca = i < a.size() ? a[i] : 0;
+    const char ca = i < a.size() ? a[i] : '\0';
     diff = static_cast<unsigned char>(diff | (ca ^ b[i]));
   }
   return diff == 0;

@@ -49,7 +49,7 @@ class KeyedCounter {
     if (max_keys == 0) {
       throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
     }
-    order_blocks_.reset(new std::atomic<Block*>[block_count()]());
+    order_blocks_ = std::make_unique<std::atomic<Block*>[]>(block_count());
     std::lock_guard<std::mutex> g(mu_);
     tables_.push_back(new_table(16));
     table_.store(tables_.back(), std::memory_order_relaxed);

@@ -3,6 +3,7 @@
 // best to worst. Plain values: every function here is pure and thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -34,16 +35,12 @@ constexpr Status worst(Status a, Status b) noexcept {
 
 // Case-insensitive parse of "ok", "WARNING", ...; nullopt for anything else.
 inline std::optional<Status> try_parse_status(std::string_view text) noexcept {
-  auto equals = [text](std::string_view name) {
-    if (text.size() != name.size()) return false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      char c = text[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      char n = name[i];
-      if (n >= 'A' && n <= 'Z') n = static_cast<char>(n - 'A' + 'a');
-      if (c != n) return false;
-    }
-    return true;
+  const auto lower = [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  const auto equals = [&](std::string_view name) {
+    return std::equal(text.begin(), text.end(), name.begin(), name.end(),
+                      [&](char a, char b) { return lower(a) == lower(b); });
   };
   for (Status s : {Status::Ok, Status::Warning, Status::Unknown, Status::Ko}) {
     if (equals(to_string(s))) return s;

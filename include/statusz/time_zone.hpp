@@ -17,7 +17,8 @@ class TimeZone {
   static TimeZone utc() noexcept { return TimeZone(Kind::Fixed, 0); }
   static TimeZone local() noexcept { return TimeZone(Kind::Local, 0); }
   static TimeZone fixed(std::chrono::minutes offset) {
-    if (offset.count() <= -24 * 60 || offset.count() >= 24 * 60) {
+    constexpr std::chrono::minutes::rep kDay = 1440;  // minutes
+    if (offset.count() <= -kDay || offset.count() >= kDay) {
       throw std::invalid_argument("statusz: time zone offset out of range");
     }
     return TimeZone(Kind::Fixed, static_cast<int>(offset.count()));
@@ -50,8 +51,8 @@ class TimeZone {
   std::string format(std::chrono::system_clock::time_point t) const {
     const auto secs =
         std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch());
-    std::time_t tt =
-        static_cast<std::time_t>(secs.count()) + offset_minutes_ * 60;
+    std::time_t tt = static_cast<std::time_t>(secs.count()) +
+                     static_cast<std::time_t>(offset_minutes_) * 60;
     std::tm tm{};
 #if defined(_WIN32)
     if (kind_ == Kind::Local) {

@@ -64,8 +64,9 @@ class Value {
 
   // The member named `key` of an object, or nullptr (also for non-objects).
   const Value* find(std::string_view key) const noexcept {
-    if (!is_object()) return nullptr;
-    for (const auto& m : std::get<Object>(data_)) {
+    const Object* o = std::get_if<Object>(&data_);
+    if (o == nullptr) return nullptr;
+    for (const auto& m : *o) {
       if (m.first == key) return &m.second;
     }
     return nullptr;

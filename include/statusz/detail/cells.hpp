@@ -39,7 +39,7 @@ class CellSpace {
   static CellSpace& instance() {
     // Leaked on purpose: threads may exit (and touch it) after static
     // destructors have run.
-    static CellSpace* space = new CellSpace();
+    static auto* space = new CellSpace();
     return *space;
   }
 
