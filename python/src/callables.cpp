@@ -1,0 +1,197 @@
+// Python callables run by C++ threads (probe workers, snapshot builders), and
+// the small conversions they need.
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "common.hpp"
+
+namespace statusz_py {
+
+namespace {
+std::atomic<bool> g_shutting_down{false};
+
+// "TypeName: message" for the Python exception in `e` (GIL held).
+std::string describe(py::error_already_set& e) {
+  std::string type_name = "Exception";
+  try {
+    type_name = py::str(e.type().attr("__name__")).cast<std::string>();
+  } catch (...) {
+  }
+  std::string text;
+  try {
+    text = py::str(e.value()).cast<std::string>();
+  } catch (...) {
+  }
+  return text.empty() ? type_name : type_name + ": " + text;
+}
+
+std::string type_name_of(py::handle obj) {
+  return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
+}
+
+// A C++ thread (a probe worker) that calls into Python gets a Python thread
+// state on its first call and keeps it until the thread exits: creating and
+// deleting one per call costs more than a whole snapshot of C++ probes.
+// Threads that already had a thread state (Python threads) are left alone.
+struct ThreadStateKeeper {
+  bool decided = false;
+  bool kept = false;
+  ~ThreadStateKeeper() {
+    if (!kept || !interpreter_alive()) return;  // at exit: leaked
+    py::gil_scoped_acquire gil;
+    gil.dec_ref();  // the last release (at scope exit) deletes the state
+  }
+};
+thread_local ThreadStateKeeper t_keeper;
+
+// Takes the GIL for a call from a C++ thread, keeping its thread state.
+class PythonCall {
+ public:
+  PythonCall() : fresh_(!t_keeper.decided && PyGILState_GetThisThreadState() == nullptr) {
+    if (!t_keeper.decided) {
+      t_keeper.decided = true;
+      if (fresh_) {
+        gil_.inc_ref();
+        t_keeper.kept = true;
+      }
+    }
+  }
+
+ private:
+  bool fresh_;
+  py::gil_scoped_acquire gil_;
+};
+}  // namespace
+
+bool interpreter_alive() noexcept {
+  if (g_shutting_down.load(std::memory_order_acquire)) return false;
+  if (!Py_IsInitialized()) return false;
+#if PY_VERSION_HEX >= 0x030D0000
+  return !Py_IsFinalizing();
+#else
+  return !_Py_IsFinalizing();
+#endif
+}
+
+void mark_shutting_down() noexcept {
+  g_shutting_down.store(true, std::memory_order_release);
+}
+
+PyRef::PyRef(py::object o) : holder_(std::make_shared<Holder>()) {
+  holder_->ptr = o.release().ptr();
+}
+
+PyRef::Holder::~Holder() {
+  if (ptr == nullptr) return;
+  // At interpreter shutdown the object is leaked: taking the GIL from a
+  // C++ thread then is not possible (and the process is ending anyway).
+  if (!Py_IsInitialized()) return;
+#if PY_VERSION_HEX >= 0x030D0000
+  if (Py_IsFinalizing() && !PyGILState_Check()) return;
+#else
+  if (_Py_IsFinalizing() && !PyGILState_Check()) return;
+#endif
+  py::gil_scoped_acquire gil;
+  Py_DECREF(ptr);
+}
+
+statusz::Probe::Function make_probe_function(py::object fn) {
+  if (!PyCallable_Check(fn.ptr())) {
+    throw py::type_error("probe function must be callable, not " +
+                         type_name_of(fn));
+  }
+  PyRef ref(std::move(fn));
+  return [ref]() -> statusz::ProbeResult {
+    if (!interpreter_alive()) {
+      return {statusz::Status::Unknown, "Python interpreter is shutting down"};
+    }
+    PythonCall gil;
+    try {
+      py::object r = ref.get()();
+      statusz::Status s;
+      if (status_from_python(r, s)) return s;
+      if (PyTuple_Check(r.ptr()) && PyTuple_GET_SIZE(r.ptr()) == 2) {
+        py::handle first = PyTuple_GET_ITEM(r.ptr(), 0);
+        py::handle second = PyTuple_GET_ITEM(r.ptr(), 1);
+        if (status_from_python(first, s)) {
+          if (second.is_none()) return s;
+          if (PyUnicode_Check(second.ptr())) {
+            std::string_view text;
+            py::object keep;
+            if (utf8_view(second.ptr(), text, keep, "message")) {
+              return {s, std::string(text)};
+            }
+            PyErr_Clear();
+          }
+          return {statusz::Status::Ko,
+                  "TypeError: probe message must be str, not " +
+                      type_name_of(second)};
+        }
+      }
+      return {statusz::Status::Ko,
+              "TypeError: probe must return a Status or (Status, str), not " +
+                  type_name_of(r)};
+    } catch (py::error_already_set& e) {
+      return {statusz::Status::Ko, describe(e)};
+    }
+  };
+}
+
+statusz::Gauge::Function make_gauge_function(py::object fn) {
+  if (!PyCallable_Check(fn.ptr())) {
+    throw py::type_error("gauge function must be callable, not " +
+                         type_name_of(fn));
+  }
+  PyRef ref(std::move(fn));
+  return [ref]() -> statusz::Value {
+    if (!interpreter_alive()) return statusz::Value();
+    PythonCall gil;
+    try {
+      return to_value(ref.get()());
+    } catch (py::error_already_set&) {
+      return statusz::Value();
+    } catch (const std::exception&) {
+      return statusz::Value();
+    }
+  };
+}
+
+bool utf8_view(PyObject* obj, std::string_view& out, py::object& keep_alive,
+               const char* what) {
+  if (!PyUnicode_Check(obj)) {
+    PyErr_Format(PyExc_TypeError, "%s must be str, not %.200s", what,
+                 Py_TYPE(obj)->tp_name);
+    return false;
+  }
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(obj, &size);
+  if (data != nullptr) {
+    out = std::string_view(data, static_cast<std::size_t>(size));
+    return true;
+  }
+  // Lone surrogates: pass their bytes through; the C++ side repairs them.
+  PyErr_Clear();
+  PyObject* bytes = PyUnicode_AsEncodedString(obj, "utf-8", "surrogatepass");
+  if (bytes == nullptr) return false;
+  keep_alive = py::reinterpret_steal<py::object>(bytes);
+  out = std::string_view(PyBytes_AS_STRING(bytes),
+                         static_cast<std::size_t>(PyBytes_GET_SIZE(bytes)));
+  return true;
+}
+
+statusz::Nanos seconds_to_nanos(double seconds, const char* what) {
+  if (!std::isfinite(seconds)) {
+    throw py::value_error(std::string(what) + " must be a finite number of seconds");
+  }
+  const double ns = std::round(seconds * 1e9);
+  // 2^63 ns is about 292 years.
+  if (ns >= 9.2e18 || ns <= -9.2e18) {
+    throw py::value_error(std::string(what) + " is out of range");
+  }
+  return statusz::Nanos(static_cast<std::int64_t>(ns));
+}
+
+}  // namespace statusz_py

@@ -1,0 +1,99 @@
+// Shared declarations of the statusz Python extension (statusz._core).
+//
+// GIL rules followed by every file here:
+//  - the hot calls (Meter.mark, Counter.inc/dec/set, KeyedCounter.inc) keep
+//    the GIL: they are a few instructions, releasing it would cost more;
+//  - every call that takes a statusz lock a GIL-needing thread may hold
+//    (registration, probes, gauges, snapshots, ManualClock.advance) releases
+//    the GIL first, so no thread ever holds the GIL while blocking on such a
+//    lock;
+//  - Python callables stored in C++ (probe and gauge functions) live in a
+//    PyRef, which takes the GIL to call them and to drop them, from whatever
+//    thread the C++ library happens to do that on.
+#pragma once
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <statusz/statusz.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace py = pybind11;
+
+namespace statusz_py {
+
+// False once the interpreter is finalizing: C++ threads must not touch
+// Python any more (taking the GIL then would end the thread abruptly).
+bool interpreter_alive() noexcept;
+
+// Marks the interpreter as shutting down (called from an atexit hook, before
+// finalization starts): later probe and gauge calls from C++ threads no
+// longer enter Python.
+void mark_shutting_down() noexcept;
+
+// A strong reference to a Python object that C++ code may copy and drop on
+// any thread, with or without the GIL. Copies share the reference; the last
+// one takes the GIL to release it (or leaks it if the interpreter is gone).
+class PyRef {
+ public:
+  PyRef() = default;
+  explicit PyRef(py::object o);  // GIL held
+  py::handle get() const noexcept { return holder_ ? holder_->ptr : nullptr; }
+  explicit operator bool() const noexcept { return holder_ != nullptr; }
+
+ private:
+  struct Holder {
+    PyObject* ptr = nullptr;
+    Holder() = default;
+    Holder(const Holder&) = delete;
+    Holder& operator=(const Holder&) = delete;
+    ~Holder();
+  };
+  std::shared_ptr<Holder> holder_;
+};
+
+// True (and `out` set) if obj is one of the statusz.Status members.
+bool status_from_python(py::handle obj, statusz::Status& out);
+
+// A probe function implemented by a Python callable: returns the callable's
+// Status or (Status, message); an exception or a result of another type is
+// Ko with a message naming it.
+statusz::Probe::Function make_probe_function(py::object fn);
+
+// A gauge function implemented by a Python callable; its result is converted
+// with to_value(). Exceptions and unconvertible results read as null.
+statusz::Gauge::Function make_gauge_function(py::object fn);
+
+// Python -> statusz::Value (GIL held): None, bool, int, float, str, Status,
+// sequences (list, tuple) and mappings with str keys, nested. Throws
+// py::type_error / py::value_error for anything else.
+statusz::Value to_value(py::handle obj, int depth = 0);
+
+// statusz::Value -> Python (GIL held): dict (ordered as the document), list,
+// str, int, float, bool, None. Strings are decoded exactly as the JSON
+// renderer writes them (invalid UTF-8 bytes become U+FFFD).
+py::object to_python(const statusz::Value& v);
+
+// A str as UTF-8 bytes for the C++ side. Lone surrogates (which UTF-8 cannot
+// encode) are passed through as their raw bytes, which the C++ library then
+// repairs to U+FFFD, as it does for any invalid UTF-8. Sets a Python error
+// and returns false if `obj` is not a str.
+bool utf8_view(PyObject* obj, std::string_view& out, py::object& keep_alive,
+               const char* what);
+
+// Installs the hand-written METH_FASTCALL hot methods on the bound classes.
+void install_fast_methods(py::handle meter_cls, py::handle counter_cls,
+                          py::handle keyed_cls);
+
+// Seconds (float) -> nanoseconds, rejecting NaN, infinities and values out of
+// the range of int64 nanoseconds (py::value_error naming `what`).
+statusz::Nanos seconds_to_nanos(double seconds, const char* what);
+
+inline double nanos_to_seconds(statusz::Nanos d) noexcept {
+  return static_cast<double>(d.count()) / 1e9;
+}
+
+}  // namespace statusz_py

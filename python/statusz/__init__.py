@@ -1,0 +1,58 @@
+"""statusz: lock-free meters, counters, keyed counters, gauges and health
+probes that produce a server status document (the ``GET /serverstatus``
+document of the spec), from Python, with the C++ library's renderer.
+
+>>> import statusz
+>>> reg = statusz.Registry(host_name="app1", version="49.2470")
+>>> ok = reg.meter("applications.servlet.requests.chatHttp.successes")
+>>> ok.mark()
+>>> @reg.probe("applications.runtime", timeout=2.0)
+... def runtime():
+...     return statusz.Status.OK
+>>> reg.snapshot()["status"]
+'Ok'
+
+Everything is safe to use from many threads. The hot calls (``Meter.mark``,
+``Counter.inc``/``dec``/``set``, ``KeyedCounter.inc``) are lock-free and
+keep the GIL; snapshots, probe runs and registrations release it.
+"""
+
+from ._core import (
+    Clock,
+    Counter,
+    Gauge,
+    Kind,
+    KindError,
+    KeyedCounter,
+    ManualClock,
+    Meter,
+    Probe,
+    ProbeReport,
+    Registry,
+    Status,
+    SteadyClock,
+    __version__,
+    default_clock,
+    to_json,
+    worst,
+)
+
+__all__ = [
+    "Clock",
+    "Counter",
+    "Gauge",
+    "KeyedCounter",
+    "Kind",
+    "KindError",
+    "ManualClock",
+    "Meter",
+    "Probe",
+    "ProbeReport",
+    "Registry",
+    "Status",
+    "SteadyClock",
+    "__version__",
+    "default_clock",
+    "to_json",
+    "worst",
+]
