@@ -100,7 +100,7 @@ bool as_count(PyObject* o, const char* what, std::uint64_t& n) {
     n = static_cast<std::uint64_t>(v);
     return true;
   }
-  if (overflow < 0 || v < 0) {
+  if (overflow < 0 || (overflow == 0 && v < 0)) {
     PyErr_Format(PyExc_ValueError, "%s must be >= 0, got %S", what, o);
     return false;
   }

@@ -768,6 +768,14 @@ PYBIND11_MODULE(_core, m) {
           [](py::object self, const std::string& path, py::object errors,
              py::object successes) -> py::object {
             PyRegistry& r = self.cast<PyRegistry&>();
+            for (const auto& [name, obj] : {std::pair<const char*, py::handle>{"errors", errors},
+                                            {"successes", successes}}) {
+              if (!py::isinstance<Meter>(obj)) {
+                throw py::type_error(std::string(name) + " must be a statusz.Meter, not " +
+                                     py::str(py::type::handle_of(obj).attr("__name__"))
+                                         .cast<std::string>());
+              }
+            }
             const Meter& e = errors.cast<const Meter&>();
             const Meter& s = successes.cast<const Meter&>();
             statusz::Gauge::Function f;

@@ -1,0 +1,252 @@
+"""Type stubs of statusz._core, the compiled part of statusz."""
+
+import enum
+from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar, Union, final, overload
+
+__version__: str
+
+_T = TypeVar("_T")
+
+class Status(enum.Enum):
+    """The health of a component or of the whole server, ordered from best to
+    worst: OK < WARNING < UNKNOWN < KO. str() gives the document's spelling
+    ("Ok", "Warning", "Unknown", "Ko")."""
+
+    OK = 0
+    WARNING = 1
+    UNKNOWN = 2
+    KO = 3
+
+    @staticmethod
+    def parse(text: str) -> "Status":
+        """Parses a status name, case-insensitively; ValueError otherwise."""
+    def __lt__(self, other: "Status") -> bool: ...
+    def __le__(self, other: "Status") -> bool: ...
+    def __gt__(self, other: "Status") -> bool: ...
+    def __ge__(self, other: "Status") -> bool: ...
+
+def worst(*statuses: Status) -> Status:
+    """The worst of the given statuses; OK when none are given."""
+
+class Kind(enum.Enum):
+    """What is registered at a path of a Registry."""
+
+    GROUP = 0
+    METER = 1
+    COUNTER = 2
+    KEYED_COUNTER = 3
+    GAUGE = 4
+
+class KindError(ValueError):
+    """A path is already registered as another kind."""
+
+    path: str
+    existing: Kind
+    requested: Kind
+
+class Clock:
+    """A source of time for meters, probes and registries."""
+
+    @property
+    def now_ns(self) -> int:
+        """Monotonic time in nanoseconds since an arbitrary origin."""
+    @property
+    def now(self) -> float:
+        """Monotonic time in seconds since an arbitrary origin."""
+    @property
+    def wall_time(self) -> float:
+        """Wall-clock time in seconds since the Unix epoch."""
+
+@final
+class SteadyClock(Clock):
+    """Real monotonic time; meters on it are ticked by a background thread."""
+
+    def __init__(self) -> None: ...
+
+@final
+class ManualClock(Clock):
+    """A clock that moves only when told to (tests never sleep)."""
+
+    def __init__(self, wall_start: float = 0.0) -> None: ...
+    def advance(self, seconds: float) -> None:
+        """Moves time forward, ticking meters and waking probe waiters."""
+    def advance_ns(self, ns: int) -> None:
+        """Like advance(), in integer nanoseconds."""
+    @property
+    def waiters(self) -> int:
+        """How many threads are blocked waiting on this clock."""
+    def await_waiters(self, n: int, timeout: Optional[float] = None) -> bool:
+        """Blocks until at least n threads wait on this clock."""
+
+def default_clock() -> Clock:
+    """The process-wide SteadyClock used when no clock is given."""
+
+@final
+class ProbeReport:
+    """One observation of a probe."""
+
+    @property
+    def status(self) -> Status: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def duration_ns(self) -> int: ...
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def reused(self) -> bool: ...
+
+@final
+class Meter:
+    """Counts events; mean rate and 1/5/15-minute moving averages."""
+
+    def __init__(self, clock: Optional[Clock] = None) -> None: ...
+    def mark(self, n: int = 1) -> None:
+        """Records n events (n >= 0)."""
+    @property
+    def count(self) -> int: ...
+    @property
+    def mean_rate(self) -> float: ...
+    @property
+    def one_minute_rate(self) -> float: ...
+    @property
+    def five_minute_rate(self) -> float: ...
+    @property
+    def fifteen_minute_rate(self) -> float: ...
+    def snapshot(self) -> dict[str, Union[int, float]]:
+        """{"count", "meanRate", "oneMinuteRate", "fiveMinuteRate", "fifteenMinuteRate"}."""
+    @property
+    def clock(self) -> Clock: ...
+
+@final
+class Counter:
+    """A signed 64-bit value that goes up and down."""
+
+    def __init__(self, value: int = 0) -> None: ...
+    def inc(self, n: int = 1) -> None: ...
+    def dec(self, n: int = 1) -> None: ...
+    def set(self, value: int) -> None: ...
+    @property
+    def value(self) -> int: ...
+    def __int__(self) -> int: ...
+
+@final
+class KeyedCounter:
+    """Counts per str key, bounded; a read-only mapping of key -> count."""
+
+    OVERFLOW_KEY: str
+    def __init__(self, max_keys: int = 10000, max_key_bytes: int = 256) -> None: ...
+    def inc(self, key: str, n: int = 1) -> None: ...
+    def __getitem__(self, key: str) -> int: ...
+    @overload
+    def get(self, key: str) -> Optional[int]: ...
+    @overload
+    def get(self, key: str, default: _T) -> Union[int, _T]: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def keys(self) -> list[str]: ...
+    def values(self) -> list[int]: ...
+    def items(self) -> list[Tuple[str, int]]: ...
+    def snapshot(self) -> dict[str, int]: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def max_keys(self) -> int: ...
+    @property
+    def max_key_bytes(self) -> int: ...
+
+@final
+class Gauge:
+    """A value computed by a Python callable when the document is built."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None: ...
+    def value(self) -> Any: ...
+    def set_function(self, fn: Callable[[], Any]) -> None: ...
+
+_ProbeResult = Union[Status, Tuple[Status, Optional[str]]]
+
+@final
+class Probe:
+    """A health check run on a worker thread with a timeout."""
+
+    def __init__(
+        self,
+        fn: Callable[[], _ProbeResult],
+        *,
+        clock: Optional[Clock] = None,
+        timeout: float = 5.0,
+        max_age: float = 0.0,
+    ) -> None: ...
+    def run(self) -> ProbeReport: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def timeout(self) -> float: ...
+    @timeout.setter
+    def timeout(self, value: float) -> None: ...
+    @property
+    def max_age(self) -> float: ...
+    @max_age.setter
+    def max_age(self, value: float) -> None: ...
+    def set_function(self, fn: Callable[[], _ProbeResult]) -> None: ...
+
+@final
+class Registry:
+    """Named metrics and probes arranged by dotted path into the document."""
+
+    def __init__(
+        self,
+        *,
+        clock: Optional[Clock] = None,
+        host_name: Optional[str] = None,
+        version: str = "",
+        time_zone: str = "UTC",
+    ) -> None: ...
+    def meter(self, path: str) -> Meter: ...
+    def counter(self, path: str) -> Counter: ...
+    def keyed(self, path: str, max_keys: int = 10000) -> KeyedCounter: ...
+    @overload
+    def gauge(self, path: str, fn: Callable[[], Any]) -> Gauge: ...
+    @overload
+    def gauge(self, path: str, fn: None = None) -> Callable[[Callable[[], Any]], Gauge]: ...
+    def ratio(self, path: str, *, errors: Meter, successes: Meter) -> Gauge: ...
+    @overload
+    def probe(
+        self,
+        path: str,
+        fn: Callable[[], _ProbeResult],
+        *,
+        timeout: float = 5.0,
+        max_age: float = 0.0,
+    ) -> Probe: ...
+    @overload
+    def probe(
+        self,
+        path: str,
+        fn: None = None,
+        *,
+        timeout: float = 5.0,
+        max_age: float = 0.0,
+    ) -> Callable[[Callable[[], _ProbeResult]], Probe]: ...
+    def contains(self, path: str) -> bool: ...
+    def __contains__(self, path: object) -> bool: ...
+    def kind(self, path: str) -> Kind: ...
+    def snapshot(self, details: bool = True) -> dict[str, Any]: ...
+    def to_json(self, details: bool = True, pretty: bool = False) -> str: ...
+    def status(self) -> Status: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def host_name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def time_zone(self) -> str: ...
+
+def to_json(value: Any, pretty: bool = False) -> str:
+    """Renders a value with the C++ JSON renderer."""
