@@ -1,0 +1,127 @@
+// Probes that hang, are slow, throw anything or return garbage: every
+// snapshot still returns within its timeout, with the right statuses, and the
+// number of threads stays bounded however many requests arrive.
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <statusz/registry.hpp>
+#include <thread>
+#include <vector>
+
+namespace statusz {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::size_t thread_count() {
+  std::size_t n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (const dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') ++n;
+    }
+    closedir(d);
+  }
+  return n;
+}
+
+struct Hostile {
+  std::shared_ptr<std::promise<void>> release =
+      std::make_shared<std::promise<void>>();
+  std::shared_future<void> gate = release->get_future().share();
+
+  void register_into(Registry& reg, Nanos timeout) {
+    auto g = gate;
+    reg.probe("applications.hung",
+              [g] {
+                g.wait();
+                return Status::Ok;
+              },
+              {timeout, Nanos(0)});
+    quick.push_back(&reg.probe("applications.throwsInt",
+                               []() -> ProbeResult { throw 42; },
+                               {timeout, Nanos(0)}));
+    quick.push_back(&reg.probe(
+        "applications.throwsString",
+        []() -> ProbeResult { throw std::string("not an exception"); },
+        {timeout, Nanos(0)}));
+    quick.push_back(
+        &reg.probe("applications.invalid",
+                   [] { return ProbeResult(static_cast<Status>(200)); },
+                   {timeout, Nanos(0)}));
+    quick.push_back(&reg.probe("applications.fine", [] { return Status::Ok; },
+                               {timeout, Nanos(0)}));
+  }
+  // With a ManualClock, advancing time past the timeout must wait until the
+  // quick probes have answered (in real time they take microseconds).
+  void await_quick_probes() const {
+    for (const Probe* p : quick) {
+      while (p->running()) std::this_thread::yield();
+    }
+  }
+  std::vector<Probe*> quick;
+  ~Hostile() { release->set_value(); }
+};
+
+void expect_statuses(const Value& doc) {
+  const Value& apps = doc.at("applications");
+  EXPECT_EQ(apps.at("hung").at("status").as_string(), "Unknown");
+  EXPECT_EQ(apps.at("throwsInt").at("status").as_string(), "Ko");
+  EXPECT_EQ(apps.at("throwsString").at("status").as_string(), "Ko");
+  EXPECT_EQ(apps.at("invalid").at("status").as_string(), "Ko");
+  EXPECT_EQ(apps.at("fine").at("status").as_string(), "Ok");
+  EXPECT_EQ(doc.at("status").as_string(), "Ko");
+}
+
+TEST(HostileProbes, ManyRequestsKeepThreadsBounded) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "v"});
+  Hostile hostile;
+  hostile.register_into(reg, 1s);
+  const std::size_t before = thread_count();
+  for (int request = 0; request < 200; ++request) {
+    auto doc = std::async(std::launch::async, [&] { return reg.snapshot(); });
+    clock.await_waiters(1);
+    hostile.await_quick_probes();
+    clock.advance(1s);
+    expect_statuses(doc.get());
+  }
+  // One worker per probe at most, whatever the number of requests.
+  EXPECT_LE(thread_count(), before + 5);
+}
+
+TEST(HostileProbes, ConcurrentRequestsShareTheHungRun) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "v"});
+  Hostile hostile;
+  hostile.register_into(reg, 1s);
+  const std::size_t before = thread_count();
+  std::vector<std::future<Value>> docs;
+  for (int i = 0; i < 8; ++i) {
+    docs.push_back(
+        std::async(std::launch::async, [&] { return reg.snapshot(); }));
+  }
+  clock.await_waiters(8);
+  hostile.await_quick_probes();
+  EXPECT_LE(thread_count(), before + 8 + 5);
+  clock.advance(1s);
+  for (auto& d : docs) expect_statuses(d.get());
+}
+
+TEST(HostileProbes, RealTimeSnapshotsReturnSoonAfterTheTimeout) {
+  Registry reg({nullptr, "h", "v"});
+  Hostile hostile;
+  hostile.register_into(reg, 50ms);
+  for (int request = 0; request < 10; ++request) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Value doc = reg.snapshot();
+    const auto took = std::chrono::steady_clock::now() - t0;
+    expect_statuses(doc);
+    // A generous bound: this asserts "does not hang", not a speed.
+    EXPECT_LT(took, 50ms + 2s);
+  }
+}
+
+}  // namespace
+}  // namespace statusz
