@@ -85,14 +85,17 @@ PyRef::PyRef(py::object o) : holder_(std::make_shared<Holder>()) {
 }
 
 PyRef::Holder::~Holder() {
-  if (ptr == nullptr) return;
-  // At interpreter shutdown the object is leaked: taking the GIL from a
-  // C++ thread then is not possible (and the process is ending anyway).
-  if (!Py_IsInitialized()) return;
+  if (ptr == nullptr || !Py_IsInitialized()) return;
+  if (PyGILState_Check()) {  // already holding the GIL (a Python thread)
+    Py_DECREF(ptr);
+    return;
+  }
+  // From a C++ thread: take the GIL, unless the interpreter is finalizing,
+  // when a C++ thread must not (the object is leaked; the process is ending).
 #if PY_VERSION_HEX >= 0x030D0000
-  if (Py_IsFinalizing() && !PyGILState_Check()) return;
+  if (Py_IsFinalizing()) return;
 #else
-  if (_Py_IsFinalizing() && !PyGILState_Check()) return;
+  if (_Py_IsFinalizing()) return;
 #endif
   py::gil_scoped_acquire gil;
   Py_DECREF(ptr);

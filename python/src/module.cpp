@@ -54,12 +54,12 @@ class PyRegistry {
 
 std::string time_zone_text(const statusz::TimeZone& tz) {
   if (tz.is_local()) return "local";
-  const long long minutes = tz.offset().count();
+  const int minutes = static_cast<int>(tz.offset().count());  // |m| < 24 h
   if (minutes == 0) return "UTC";
-  const long long a = minutes < 0 ? -minutes : minutes;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%c%02lld:%02lld", minutes < 0 ? '-' : '+',
-                a / 60, a % 60);
+  const int a = minutes < 0 ? -minutes : minutes;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%c%02d:%02d", minutes < 0 ? '-' : '+',
+                a / 60 % 100, a % 60);
   return buf;
 }
 
@@ -839,9 +839,14 @@ PYBIND11_MODULE(_core, m) {
             if (!PyUnicode_Check(path.ptr())) return false;
             const std::string p = path.cast<std::string>();
             py::gil_scoped_release nogil;
-            return r.reg.contains(p);
+            try {
+              return r.reg.contains(p);
+            } catch (const std::invalid_argument&) {
+              return false;  // not a valid path: nothing can be there
+            }
           },
-          arg("path"), "`path in registry`: like contains().")
+          arg("path"),
+          "`path in registry`: like contains(), but False for an invalid path.")
       .def(
           "kind",
           [](const PyRegistry& r, const std::string& path) {

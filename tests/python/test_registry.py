@@ -141,6 +141,9 @@ def test_kinds_and_contains(reg):
     assert reg.contains("volumes") and "volumes.load" in reg
     assert not reg.contains("volumes.nothing") and "nothing" not in reg
     assert 42 not in reg
+    assert "" not in reg and "volumes..load" not in reg
+    with pytest.raises(ValueError, match="empty segment"):
+        reg.contains("volumes..load")
     with pytest.raises(KeyError, match="nothing registered at 'volumes.nothing'"):
         reg.kind("volumes.nothing")
 
