@@ -101,16 +101,21 @@ PyRef::Holder::~Holder() {
   Py_DECREF(ptr);
 }
 
-statusz::Probe::Function make_probe_function(py::object fn) {
+std::shared_ptr<FnSlot> make_slot(py::object fn, const char* what) {
   if (!PyCallable_Check(fn.ptr())) {
-    throw py::type_error("probe function must be callable, not " +
+    throw py::type_error(std::string(what) + " function must be callable, not " +
                          type_name_of(fn));
   }
-  PyRef ref(std::move(fn));
-  return [ref]() -> statusz::ProbeResult {
+  return std::make_shared<FnSlot>(PyRef(std::move(fn)));
+}
+
+statusz::Probe::Function make_probe_function(std::shared_ptr<FnSlot> slot) {
+  return [slot = std::move(slot)]() -> statusz::ProbeResult {
     if (!interpreter_alive()) {
       return {statusz::Status::Unknown, "Python interpreter is shutting down"};
     }
+    const PyRef ref = slot->get();
+    if (!ref) return {statusz::Status::Unknown, "probe function was cleared"};
     PythonCall gil;
     try {
       py::object r = ref.get()();
@@ -125,7 +130,10 @@ statusz::Probe::Function make_probe_function(py::object fn) {
             std::string_view text;
             py::object keep;
             if (utf8_view(second.ptr(), text, keep, "message")) {
-              return {s, std::string(text)};
+              // Lone surrogates came through as invalid UTF-8: repair them.
+              return {s, statusz::detail::is_valid_utf8(text)
+                             ? std::string(text)
+                             : statusz::detail::to_valid_utf8(text)};
             }
             PyErr_Clear();
           }
@@ -143,14 +151,11 @@ statusz::Probe::Function make_probe_function(py::object fn) {
   };
 }
 
-statusz::Gauge::Function make_gauge_function(py::object fn) {
-  if (!PyCallable_Check(fn.ptr())) {
-    throw py::type_error("gauge function must be callable, not " +
-                         type_name_of(fn));
-  }
-  PyRef ref(std::move(fn));
-  return [ref]() -> statusz::Value {
+statusz::Gauge::Function make_gauge_function(std::shared_ptr<FnSlot> slot) {
+  return [slot = std::move(slot)]() -> statusz::Value {
     if (!interpreter_alive()) return statusz::Value();
+    const PyRef ref = slot->get();
+    if (!ref) return statusz::Value();
     PythonCall gil;
     try {
       return to_value(ref.get()());

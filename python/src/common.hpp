@@ -18,6 +18,7 @@
 #include <statusz/statusz.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -41,7 +42,9 @@ class PyRef {
  public:
   PyRef() = default;
   explicit PyRef(py::object o);  // GIL held
-  py::handle get() const noexcept { return holder_ ? holder_->ptr : nullptr; }
+  py::handle get() const noexcept {
+    return holder_ ? py::handle(holder_->ptr) : py::handle();
+  }
   explicit operator bool() const noexcept { return holder_ != nullptr; }
 
  private:
@@ -58,14 +61,41 @@ class PyRef {
 // True (and `out` set) if obj is one of the statusz.Status members.
 bool status_from_python(py::handle obj, statusz::Status& out);
 
-// A probe function implemented by a Python callable: returns the callable's
-// Status or (Status, message); an exception or a result of another type is
-// Ko with a message naming it.
-statusz::Probe::Function make_probe_function(py::object fn);
+// A Python callable installed in a C++ Probe or Gauge, shared by the C++
+// function (which calls it) and by the owner of that Probe or Gauge (which
+// shows it to Python's garbage collector, and drops it in tp_clear to break
+// reference cycles).
+class FnSlot {
+ public:
+  explicit FnSlot(PyRef fn) : fn_(std::move(fn)) {}
+  PyRef get() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return fn_;
+  }
+  // Empties the slot; the caller drops what it returns (GIL held).
+  PyRef take() {
+    std::lock_guard<std::mutex> g(mu_);
+    PyRef out = std::move(fn_);
+    fn_ = PyRef();
+    return out;
+  }
 
-// A gauge function implemented by a Python callable; its result is converted
-// with to_value(). Exceptions and unconvertible results read as null.
-statusz::Gauge::Function make_gauge_function(py::object fn);
+ private:
+  mutable std::mutex mu_;  // never held while taking the GIL or calling Python
+  PyRef fn_;
+};
+
+// A slot for fn (GIL held); TypeError naming `what` unless fn is callable.
+std::shared_ptr<FnSlot> make_slot(py::object fn, const char* what);
+
+// A probe function calling the slot's callable: returns its Status or
+// (Status, message); an exception or a result of another type is Ko with a
+// message naming it; an emptied slot reads Unknown.
+statusz::Probe::Function make_probe_function(std::shared_ptr<FnSlot> slot);
+
+// A gauge function calling the slot's callable; its result is converted with
+// to_value(). Exceptions, unconvertible results and an emptied slot read null.
+statusz::Gauge::Function make_gauge_function(std::shared_ptr<FnSlot> slot);
 
 // Python -> statusz::Value (GIL held): None, bool, int, float, str, Status,
 // sequences (list, tuple) and mappings with str keys, nested. Throws

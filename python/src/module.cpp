@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -46,7 +47,37 @@ class PyRegistry {
     return meters_.count(m) != 0;
   }
 
+  // The Python callable of the gauge or probe `key` (GIL held). The slot it
+  // replaces, if any, is dropped here, with the GIL.
+  void set_slot(const void* key, std::shared_ptr<FnSlot> slot) {
+    std::shared_ptr<FnSlot> old;
+    auto it = slots_.find(key);
+    if (it == slots_.end()) {
+      slots_.emplace(key, std::move(slot));
+    } else {
+      old = std::move(it->second);
+      it->second = std::move(slot);
+    }
+  }
+  void forget_slot(const void* key) { slots_.erase(key); }  // GIL held
+
+  // Python's garbage collector (GIL held): the callables this registry
+  // holds, and dropping them to break a reference cycle.
+  int traverse(visitproc visit, void* arg) const {
+    for (const auto& entry : slots_) {
+      const PyRef fn = entry.second->get();
+      Py_VISIT(fn.get().ptr());
+    }
+    return 0;
+  }
+  void clear() {
+    for (auto& entry : slots_) entry.second->take();
+  }
+
  private:
+  // Slots of the Python functions of this registry's gauges and probes, by
+  // Gauge* / Probe*. Guarded by the GIL.
+  std::unordered_map<const void*, std::shared_ptr<FnSlot>> slots_;
   // The meters handed out by meter(): ratio() need not keep those alive.
   mutable std::mutex mu_;
   std::unordered_set<const statusz::Meter*> meters_;
@@ -192,6 +223,70 @@ std::size_t keyed_len(const statusz::KeyedCounter& k) {
   return n;
 }
 
+// ---- garbage collector support ----------------------------------------------
+// The wrappers of registry-owned objects keep their registry alive through
+// pybind11's keep_alive ("patients"). Showing those references to the GC lets
+// it collect cycles such as: an object holding a registry and its meters,
+// whose method is one of the registry's probes.
+
+// The C++ object of a pybind11 instance (nullptr if not constructed).
+void* value_of(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  return inst->simple_layout ? inst->simple_value_holder[0]
+                             : inst->nonsimple.values_and_holders[0];
+}
+
+int traverse_patients(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  if (!inst->has_patients) return 0;
+  int rc = 0;
+  py::detail::with_internals([&](py::detail::internals& internals) {
+    auto it = internals.patients.find(self);
+    if (it == internals.patients.end()) return;
+    for (PyObject* patient : it->second) {
+      rc = visit(patient, arg);
+      if (rc != 0) return;
+    }
+  });
+  return rc;
+}
+
+// Only a wrapper that does not own its C++ object lets go of its patients
+// early: an owner's patient (its clock) must outlive the C++ object.
+int clear_patients(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  if (!inst->owned && inst->has_patients) py::detail::clear_patients(self);
+  return 0;
+}
+
+void gc_patients_setup(PyHeapTypeObject* heap_type) {
+  PyTypeObject* type = &heap_type->ht_type;
+  type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+  type->tp_traverse = traverse_patients;
+  type->tp_clear = clear_patients;
+}
+
+int traverse_registry(PyObject* self, visitproc visit, void* arg) {
+  if (const int rc = traverse_patients(self, visit, arg)) return rc;
+  if (auto* r = static_cast<PyRegistry*>(value_of(self))) {
+    return r->traverse(visit, arg);
+  }
+  return 0;
+}
+
+int clear_registry(PyObject* self) {
+  if (auto* r = static_cast<PyRegistry*>(value_of(self))) r->clear();
+  return 0;
+}
+
+void gc_registry_setup(PyHeapTypeObject* heap_type) {
+  PyTypeObject* type = &heap_type->ht_type;
+  type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+  type->tp_traverse = traverse_registry;
+  type->tp_clear = clear_registry;
+}
+
 void translate_kind_error(const statusz::KindError& e) {
   py::object type = py::reinterpret_borrow<py::object>(g_kind_error);
   py::object exc = type(e.what());
@@ -325,7 +420,7 @@ PYBIND11_MODULE(_core, m) {
   });
 
   // ---- Clocks -------------------------------------------------------------
-  py::class_<Clock>(m, "Clock",
+  py::class_<Clock>(m, "Clock", py::custom_type_setup(gc_patients_setup),
                     "A source of time for meters, probes and registries "
                     "(ManualClock or SteadyClock).")
       .def_property_readonly(
@@ -344,7 +439,7 @@ PYBIND11_MODULE(_core, m) {
           "`date`).");
 
   py::class_<SteadyClock, Clock>(
-      m, "SteadyClock", py::is_final(),
+      m, "SteadyClock", py::is_final(), py::custom_type_setup(gc_patients_setup),
       "Real monotonic time (std::chrono::steady_clock). Meters attached to it "
       "are ticked by one background thread. default_clock() is the shared one "
       "used when no clock is given.")
@@ -352,7 +447,7 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__", [](const SteadyClock&) { return std::string("SteadyClock()"); });
 
   py::class_<ManualClock, Clock>(
-      m, "ManualClock", py::is_final(),
+      m, "ManualClock", py::is_final(), py::custom_type_setup(gc_patients_setup),
       "A clock that moves only when told to, for tests: advance() ticks the "
       "meters attached to it and wakes probe timeouts, so nothing sleeps. "
       "Starts at now_ns == 0 and at wall_time == wall_start.")
@@ -462,7 +557,7 @@ PYBIND11_MODULE(_core, m) {
 
   // ---- Meter ----------------------------------------------------------------
   py::class_<Meter> meter_cls(
-      m, "Meter", py::is_final(),
+      m, "Meter", py::is_final(), py::custom_type_setup(gc_patients_setup),
       "Counts events and gives their mean rate and 1-, 5- and 15-minute "
       "exponentially weighted moving averages in events per second, with the "
       "semantics of Dropwizard Metrics' Meter: 5 s ticks counted from creation, "
@@ -502,7 +597,7 @@ PYBIND11_MODULE(_core, m) {
 
   // ---- Counter ------------------------------------------------------------
   py::class_<Counter> counter_cls(
-      m, "Counter", py::is_final(),
+      m, "Counter", py::is_final(), py::custom_type_setup(gc_patients_setup),
       "A signed 64-bit value that goes up and down (volumes, customs): one "
       "lock-free atomic. int(counter) is its value.");
   counter_cls
@@ -516,7 +611,7 @@ PYBIND11_MODULE(_core, m) {
 
   // ---- KeyedCounter -------------------------------------------------------
   py::class_<KeyedCounter> keyed_cls(
-      m, "KeyedCounter", py::is_final(),
+      m, "KeyedCounter", py::is_final(), py::custom_type_setup(gc_patients_setup),
       "Counts per str key (errors per bot id), bounded to max_keys keys of at "
       "most max_key_bytes UTF-8 bytes; counts for refused keys go to "
       "OVERFLOW_KEY and `dropped` counts them. A read-only mapping of key -> "
@@ -576,12 +671,14 @@ PYBIND11_MODULE(_core, m) {
   // ---- Gauge --------------------------------------------------------------
   py::class_<Gauge>(
       m, "Gauge", py::is_final(), py::release_gil_before_calling_cpp_dtor(),
+      py::custom_type_setup(gc_patients_setup),
       "A value computed when the document is built, by a Python callable "
       "returning None, bool, int, float, str, Status, or lists/tuples/dicts of "
       "those. A callable that raises, or returns anything else, reads None "
       "(null in the document).")
       .def(py::init([](py::object fn) {
-             return std::make_unique<Gauge>(make_gauge_function(std::move(fn)));
+             return std::make_unique<Gauge>(
+                 make_gauge_function(make_slot(std::move(fn), "gauge")));
            }),
            arg("fn"), "A standalone gauge calling fn().")
       .def(
@@ -596,19 +693,12 @@ PYBIND11_MODULE(_core, m) {
           },
           "Calls the function now and returns its value as the document "
           "would hold it (tuples become lists; None if it raised).")
-      .def(
-          "set_function",
-          [](Gauge& g, py::object fn) {
-            statusz::Gauge::Function f = make_gauge_function(std::move(fn));
-            py::gil_scoped_release nogil;
-            g.set_function(std::move(f));
-          },
-          arg("fn"), "Replaces the function.")
       .def("__repr__", [](const Gauge&) { return std::string("Gauge()"); });
 
   // ---- Probe --------------------------------------------------------------
   py::class_<Probe>(
       m, "Probe", py::is_final(), py::release_gil_before_calling_cpp_dtor(),
+      py::custom_type_setup(gc_patients_setup),
       "A health check: a Python callable returning a Status or (Status, "
       "message), run on a worker thread of its own with a timeout. Raising is "
       "KO with the exception; returning anything else is KO; no answer within "
@@ -616,7 +706,8 @@ PYBIND11_MODULE(_core, m) {
       "progress is never started twice. With max_age > 0, a result younger "
       "than max_age seconds is reused.")
       .def(py::init([](py::object fn, Clock* clock, double timeout, double max_age) {
-             statusz::Probe::Function f = make_probe_function(std::move(fn));
+             statusz::Probe::Function f =
+                 make_probe_function(make_slot(std::move(fn), "probe"));
              const statusz::ProbeOptions o = probe_options(timeout, max_age);
              Clock& c = clock != nullptr ? *clock : statusz::default_clock();
              py::gil_scoped_release nogil;
@@ -669,14 +760,6 @@ PYBIND11_MODULE(_core, m) {
             p.set_options(o);
           },
           "Seconds a result is reused for (0: run on every request).")
-      .def(
-          "set_function",
-          [](Probe& p, py::object fn) {
-            statusz::Probe::Function f = make_probe_function(std::move(fn));
-            py::gil_scoped_release nogil;
-            p.set_function(std::move(f));
-          },
-          arg("fn"), "Replaces the function (a run in progress finishes first).")
       .def("__repr__", [](const Probe& p) {
         statusz::ProbeOptions o;
         {
@@ -690,6 +773,7 @@ PYBIND11_MODULE(_core, m) {
   // ---- Registry -----------------------------------------------------------
   py::class_<PyRegistry> reg_cls(
       m, "Registry", py::is_final(), py::release_gil_before_calling_cpp_dtor(),
+      py::custom_type_setup(gc_registry_setup),
       "Named meters, counters, keyed counters, gauges and probes arranged by "
       "dotted path into the server status document. Getters are "
       "get-or-create: asking again for a path returns the same object; asking "
@@ -752,12 +836,14 @@ PYBIND11_MODULE(_core, m) {
                   arg("fn"), "Registers the decorated function as the gauge.");
             }
             PyRegistry& r = self.cast<PyRegistry&>();
-            statusz::Gauge::Function f = make_gauge_function(std::move(fn));
+            std::shared_ptr<FnSlot> slot = make_slot(std::move(fn), "gauge");
+            statusz::Gauge::Function f = make_gauge_function(slot);
             Gauge* g = nullptr;
             {
               py::gil_scoped_release nogil;
               g = &r.reg.gauge(path, std::move(f));
             }
+            r.set_slot(g, std::move(slot));
             return py::cast(g, py::return_value_policy::reference_internal, self);
           },
           arg("path"), arg("fn") = py::none(),
@@ -791,6 +877,7 @@ PYBIND11_MODULE(_core, m) {
               py::gil_scoped_release nogil;
               g = &r.reg.gauge(path, std::move(f));
             }
+            r.forget_slot(g);  // a Python function it replaced is gone
             return py::cast(g, py::return_value_policy::reference_internal, self);
           },
           arg("path"), py::kw_only(), arg("errors"), arg("successes"),
@@ -812,12 +899,14 @@ PYBIND11_MODULE(_core, m) {
                   "the Probe.");
             }
             PyRegistry& r = self.cast<PyRegistry&>();
-            statusz::Probe::Function f = make_probe_function(std::move(fn));
+            std::shared_ptr<FnSlot> slot = make_slot(std::move(fn), "probe");
+            statusz::Probe::Function f = make_probe_function(slot);
             Probe* p = nullptr;
             {
               py::gil_scoped_release nogil;
               p = &r.reg.probe(path, std::move(f), o);
             }
+            r.set_slot(p, std::move(slot));
             return py::cast(p, py::return_value_policy::reference_internal, self);
           },
           arg("path"), arg("fn") = py::none(), py::kw_only(), arg("timeout") = 5.0,
@@ -836,8 +925,14 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "__contains__",
           [](const PyRegistry& r, py::handle path) {
-            if (!PyUnicode_Check(path.ptr())) return false;
-            const std::string p = path.cast<std::string>();
+            std::string_view view;
+            py::object keep;
+            if (!utf8_view(path.ptr(), view, keep, "path")) {
+              PyErr_Clear();
+              return false;
+            }
+            if (!statusz::detail::is_valid_utf8(view)) return false;
+            const std::string p(view);
             py::gil_scoped_release nogil;
             try {
               return r.reg.contains(p);

@@ -55,15 +55,6 @@ def test_gauge_needs_a_callable():
         statusz.Gauge(3)
 
 
-def test_set_function():
-    g = statusz.Gauge(lambda: 1)
-    g.set_function(lambda: 2)
-    assert g.value() == 2
-    with pytest.raises(TypeError, match="must be callable"):
-        g.set_function("x")
-    assert g.value() == 2
-
-
 def test_registry_gauge_in_document(reg):
     calls = []
 

@@ -51,6 +51,12 @@ def test_each_status_passes_through(clock, status):
     assert report.status is status and report.message == ""
 
 
+def test_unencodable_message_is_repaired(clock):
+    r = statusz.Probe(lambda: (Status.WARNING, "disk \udc80 full"), clock=clock).run()
+    assert r.status is Status.WARNING
+    assert r.message == "disk \ufffd\ufffd\ufffd full"
+
+
 def test_raising_is_ko_with_the_exception(clock):
     def check():
         raise RuntimeError("db down")
@@ -113,13 +119,6 @@ def test_options_are_properties(clock):
         p.timeout = 0.0
     assert p.timeout == 3.5
     assert repr(p) == "Probe(timeout=3.5, max_age=0.0)"
-
-
-def test_set_function(clock):
-    p = statusz.Probe(lambda: Status.OK, clock=clock)
-    p.set_function(lambda: (Status.KO, "replaced"))
-    r = p.run()
-    assert (r.status, r.message) == (Status.KO, "replaced")
 
 
 def test_max_age_reuses_a_recent_result(clock):

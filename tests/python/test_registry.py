@@ -2,6 +2,7 @@
 sample's shape, options."""
 
 import gc
+import os
 import json
 import re
 import socket
@@ -141,7 +142,7 @@ def test_kinds_and_contains(reg):
     assert reg.contains("volumes") and "volumes.load" in reg
     assert not reg.contains("volumes.nothing") and "nothing" not in reg
     assert 42 not in reg
-    assert "" not in reg and "volumes..load" not in reg
+    assert "" not in reg and "volumes..load" not in reg and "volumes.\udc80" not in reg
     with pytest.raises(ValueError, match="empty segment"):
         reg.contains("volumes..load")
     with pytest.raises(KeyError, match="nothing registered at 'volumes.nothing'"):
@@ -316,3 +317,54 @@ def test_many_registries_come_and_go():
         reg.gauge("a.g", lambda: i)
         assert reg.snapshot()["a"]["g"] == i
     gc.collect()
+
+
+def os_threads():
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_reference_cycles_through_probes_and_gauges_are_collected():
+    """A service object holding a registry and its meters, whose methods are
+    the registry's probe and gauge: once dropped, the garbage collector frees
+    it all, and the probes' worker threads end."""
+
+    class Service:
+        def __init__(self):
+            self.reg = statusz.Registry(clock=statusz.ManualClock())
+            self.ok = self.reg.meter("applications.app.requests.ok")
+            self.reg.probe("applications.app", self.check, timeout=60.0)
+            self.reg.gauge("volumes.load", lambda: self.ok.count)
+
+        def check(self):
+            return Status.OK if self.ok.count >= 0 else Status.KO
+
+    gc.collect()
+    threads_before = os_threads()
+    refs = []
+    for _ in range(5):
+        s = Service()
+        s.ok.mark(3)
+        assert s.reg.snapshot()["volumes"]["load"] == 3  # starts a probe worker
+        refs.append((weakref.ref(s), weakref.ref(s.reg), weakref.ref(s.ok)))
+        del s
+    assert os_threads() >= threads_before + 5
+    gc.collect()
+    assert all(r() is None for triple in refs for r in triple)
+    assert os_threads() == threads_before
+
+
+def test_a_probe_referring_to_its_registry_does_not_keep_it_alive():
+    reg = statusz.Registry(clock=statusz.ManualClock())
+    holder = {}
+
+    @reg.probe("applications.app")
+    def check():
+        return Status.OK if holder else Status.KO
+
+    holder["reg"] = reg  # a cycle: reg -> check -> holder -> reg
+    ref = weakref.ref(reg)
+    assert reg.status() is Status.OK
+    del reg, check, holder
+    gc.collect()
+    assert ref() is None
