@@ -15,7 +15,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <statusz/statusz.hpp>
+#include <statusz/json.hpp>
+#include <statusz/prometheus.hpp>
+#include <statusz/registry.hpp>
+#include <statusz/version.hpp>
 
 #include <memory>
 #include <mutex>

@@ -984,6 +984,25 @@ PYBIND11_MODULE(_core, m) {
           "The document as JSON text, rendered by the C++ library (pretty: "
           "two-space indentation). Always valid JSON.")
       .def(
+          "to_prometheus",
+          [](const PyRegistry& r, const std::string& prefix, bool openmetrics) {
+            statusz::PrometheusOptions o;
+            o.prefix = prefix;
+            o.format = openmetrics ? statusz::ExpositionFormat::OpenMetrics100
+                                   : statusz::ExpositionFormat::Text004;
+            std::string s;
+            {
+              py::gil_scoped_release nogil;
+              s = statusz::to_prometheus(r.reg, o);
+            }
+            return py::str(s);
+          },
+          py::kw_only(), arg("prefix") = "statusz", arg("openmetrics") = false,
+          "The registry in the Prometheus text exposition format 0.0.4 (or "
+          "OpenMetrics 1.0), rendered by the C++ library: meters as counters "
+          "and rate gauges, keyed counters as labelled counters, counters and "
+          "numeric gauges as gauges, probe statuses one-hot. Runs the probes.")
+      .def(
           "status",
           [](const PyRegistry& r) {
             Status s;

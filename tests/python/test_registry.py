@@ -368,3 +368,35 @@ def test_a_probe_referring_to_its_registry_does_not_keep_it_alive():
     del reg, check, holder
     gc.collect()
     assert ref() is None
+
+
+def test_to_prometheus(reg, clock):
+    reg.counter("volumes.connectedPeople").set(9)
+    ok = reg.meter("applications.servlet.requests.chatHttp.successes")
+    ok.mark(10)
+    clock.advance(5)
+    reg.keyed("applications.servlet.requests.chatHttp.errorsByBot").inc('bot"1', 3)
+    reg.probe("applications.runtime", lambda: Status.WARNING)
+    text = reg.to_prometheus()
+    lines = text.splitlines()
+    assert "statusz_volumes_connected_people 9" in lines
+    assert "statusz_applications_servlet_requests_chat_http_successes_total 10" in lines
+    assert ('statusz_applications_servlet_requests_chat_http_errors_by_bot_total'
+            '{key="bot\\"1"} 3') in lines
+    assert 'statusz_probe_status{path="applications.runtime",status="Warning"} 1' in lines
+    assert 'statusz_status{status="Warning"} 1' in lines
+    assert 'statusz_server_info{host_name="app1",version="49.2470"} 1' in lines
+
+    parser = pytest.importorskip("prometheus_client.parser")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in parser.text_string_to_metric_families(text)
+               for s in family.samples}
+    rate = "statusz_applications_servlet_requests_chat_http_successes_rate"
+    assert samples[(rate, (("window", "1m"),))] == 2.0
+    assert samples[("statusz_volumes_connected_people", ())] == 9
+
+    om = reg.to_prometheus(prefix="chat", openmetrics=True)
+    assert om.endswith("# EOF\n")
+    assert "chat_volumes_connected_people 9" in om.splitlines()
+    with pytest.raises(TypeError):
+        reg.to_prometheus("chat")  # keyword-only
