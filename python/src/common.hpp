@@ -75,6 +75,11 @@ class FnSlot {
     std::lock_guard<std::mutex> g(mu_);
     return fn_;
   }
+  // The callable, without a new reference (for tp_traverse; GIL held).
+  PyObject* peek() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return fn_.get().ptr();
+  }
   // Empties the slot; the caller drops what it returns (GIL held).
   PyRef take() {
     std::lock_guard<std::mutex> g(mu_);

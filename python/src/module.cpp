@@ -64,10 +64,7 @@ class PyRegistry {
   // Python's garbage collector (GIL held): the callables this registry
   // holds, and dropping them to break a reference cycle.
   int traverse(visitproc visit, void* arg) const {
-    for (const auto& entry : slots_) {
-      const PyRef fn = entry.second->get();
-      Py_VISIT(fn.get().ptr());
-    }
+    for (const auto& entry : slots_) Py_VISIT(entry.second->peek());
     return 0;
   }
   void clear() {
