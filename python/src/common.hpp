@@ -15,6 +15,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <statusz/http.hpp>
 #include <statusz/json.hpp>
 #include <statusz/prometheus.hpp>
 #include <statusz/registry.hpp>

@@ -1000,6 +1000,29 @@ PYBIND11_MODULE(_core, m) {
           "and rate gauges, keyed counters as labelled counters, counters and "
           "numeric gauges as gauges, probe statuses one-hot. Runs the probes.")
       .def(
+          "_handle",
+          [](const PyRegistry& r, const std::string& method, const std::string& target,
+             statusz::Headers headers, std::string bearer_token,
+             std::string metrics_prefix, std::size_t max_target_bytes) {
+            statusz::HttpOptions o;
+            o.bearer_token = std::move(bearer_token);
+            o.metrics_prefix = std::move(metrics_prefix);
+            o.max_target_bytes = max_target_bytes;
+            statusz::HttpResponse resp;
+            {
+              py::gil_scoped_release nogil;
+              resp = statusz::HttpHandler(r.reg, std::move(o))
+                         .handle(method, target, headers);
+            }
+            return py::make_tuple(resp.status, resp.content_type, resp.headers,
+                                  py::bytes(resp.body));
+          },
+          arg("method"), arg("target"), arg("headers") = statusz::Headers{},
+          py::kw_only(), arg("bearer_token") = "", arg("metrics_prefix") = "statusz",
+          arg("max_target_bytes") = std::size_t{8192},
+          "The C++ HTTP handler (statusz/http.hpp) on one request: (status, "
+          "content type, other headers, body bytes). Used by statusz.serve().")
+      .def(
           "status",
           [](const PyRegistry& r) {
             Status s;

@@ -237,6 +237,17 @@ class Registry:
     def snapshot(self, details: bool = True) -> dict[str, Any]: ...
     def to_json(self, details: bool = True, pretty: bool = False) -> str: ...
     def to_prometheus(self, *, prefix: str = "statusz", openmetrics: bool = False) -> str: ...
+    def _handle(
+        self,
+        method: str,
+        target: str,
+        headers: list[Tuple[str, str]] = ...,
+        *,
+        bearer_token: str = "",
+        metrics_prefix: str = "statusz",
+        max_target_bytes: int = 8192,
+    ) -> Tuple[int, str, list[Tuple[str, str]], bytes]:
+        """The C++ HTTP handler on one request (used by statusz.serve())."""
     def status(self) -> Status: ...
     @property
     def clock(self) -> Clock: ...

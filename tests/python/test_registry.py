@@ -400,3 +400,23 @@ def test_to_prometheus(reg, clock):
     assert "chat_volumes_connected_people 9" in om.splitlines()
     with pytest.raises(TypeError):
         reg.to_prometheus("chat")  # keyword-only
+
+
+def test_http_handler(reg):
+    """Registry._handle: the C++ HTTP handler, as statusz.serve() uses it."""
+    reg.probe("applications.a", lambda: Status.KO)
+    status, ctype, headers, body = reg._handle("GET", "/serverstatus?details=true&pretty=true")
+    assert (status, ctype) == (200, "application/json; charset=utf-8")
+    assert ("Cache-Control", "no-store") in headers
+    assert isinstance(body, bytes)
+    assert json.loads(body) == reg.snapshot(details=True)
+    assert reg._handle("GET", "/healthz")[0] == 503
+    assert reg._handle("GET", "/nowhere")[0] == 404
+    assert reg._handle("GET", "/serverstatus?details=maybe")[0] == 400
+    assert reg._handle("GET", "/serverstatus?details=true", [],
+                       bearer_token="secret")[0] == 401
+    assert reg._handle("GET", "/serverstatus?details=true",
+                       [("Authorization", "Bearer secret")], bearer_token="secret")[0] == 200
+    metrics = reg._handle("GET", "/metrics", [], metrics_prefix="chat")[3].decode()
+    assert 'chat_status{status="Ko"} 1' in metrics.splitlines()
+    assert reg._handle("GET", "/" + "x" * 100, max_target_bytes=50)[0] == 414
