@@ -36,6 +36,7 @@ from ._core import (
     to_json,
     worst,
 )
+from .server import StatusServer, serve
 
 __all__ = [
     "Clock",
@@ -50,9 +51,11 @@ __all__ = [
     "ProbeReport",
     "Registry",
     "Status",
+    "StatusServer",
     "SteadyClock",
     "__version__",
     "default_clock",
+    "serve",
     "to_json",
     "worst",
 ]

@@ -1,0 +1,140 @@
+"""/metrics through real promtool and both of prometheus_client's parsers,
+and a real Prometheus server scraping statusz on loopback."""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+import statusz
+
+from conftest import build_sample, load_sample
+
+from prometheus_client.openmetrics.parser import (  # noqa: E402
+    text_string_to_metric_families as parse_openmetrics,
+)
+from prometheus_client.parser import text_string_to_metric_families as parse_text  # noqa: E402
+
+PROMTOOL = shutil.which("promtool")
+PROMETHEUS = shutil.which("prometheus")
+
+CHAT = "statusz_applications_servlet_requests_chat_http_"
+
+
+@pytest.fixture
+def sample_reg(reg, clock):
+    build_sample(reg, load_sample())
+    reg.keyed("applications.servlet.requests.chatHttp.errorsByBot").inc('q"\\\n')
+    clock.advance(60.0)
+    return reg
+
+
+def samples(families):
+    out = {}
+    for family in families:
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_promtool_accepts_the_text_format_without_lint(sample_reg):
+    assert PROMTOOL, "promtool (Debian package prometheus) is required"
+    text = sample_reg.to_prometheus()
+    r = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout + r.stderr == b"", "lint complaints"
+
+
+def test_the_text_parser_reads_every_value(sample_reg):
+    sample = load_sample()
+    got = samples(parse_text(sample_reg.to_prometheus()))
+    chat = sample["applications"]["servlet"]["requests"]["chatHttp"]
+    assert got[(CHAT + "successes_total", ())] == chat["successes"]["count"]
+    assert got[(CHAT + "errors_by_bot_total",
+                (("key", "1793f1cb-17dd-46d6-9f3e-7987e07dbd20"),))] == 290
+    assert got[(CHAT + "errors_by_bot_total", (("key", 'q"\\\n'),))] == 1
+    assert got[("statusz_volumes_current_dialogs", ())] == 273
+    assert got[("statusz_status", (("status", "Ok"),))] == 1
+    assert got[("statusz_probe_status",
+                (("path", "applications.runtime"), ("status", "Ok")))] == 1
+
+
+def test_the_openmetrics_parser_reads_the_openmetrics_format(sample_reg):
+    text = sample_reg.to_prometheus(openmetrics=True)
+    assert text.endswith("# EOF\n")
+    families = list(parse_openmetrics(text))
+    by_name = {f.name: f for f in families}
+    assert by_name[CHAT + "successes"].type == "counter"
+    got = samples(families)
+    assert got[(CHAT + "successes_total", ())] == 1890598
+    assert got[("statusz_server_info", (("host_name", "app1"), ("version", "49.2470")))] == 1
+
+
+def test_the_served_metrics_parse_too(sample_reg):
+    with statusz.serve(sample_reg, port=0) as srv:
+        with urllib.request.urlopen(srv.url + "/metrics", timeout=30) as r:
+            assert samples(parse_text(r.read().decode()))
+        req = urllib.request.Request(srv.url + "/metrics",
+                                     headers={"Accept": "application/openmetrics-text"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert samples(parse_openmetrics(r.read().decode()))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_real_prometheus_scrapes_statusz(reg, tmp_path):
+    """Starts Prometheus on loopback with a scrape config for a statusz
+    server, waits for a scrape and reads a meter back through its query API."""
+    assert PROMETHEUS, "prometheus (Debian package prometheus) is required"
+    meter = reg.meter("applications.servlet.requests.chatHttp.successes")
+    meter.mark(1234)
+    with statusz.serve(reg, port=0) as srv:
+        port = free_port()
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: statusz\n    static_configs:\n"
+            f"      - targets: ['127.0.0.1:{srv.port}']\n")
+        log = open(tmp_path / "prometheus.log", "wb")
+        proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            query = urllib.parse.urlencode(
+                {"query": "statusz_applications_servlet_requests_chat_http_successes_total"})
+            url = f"http://127.0.0.1:{port}/api/v1/query?{query}"
+            value = None
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and value is None:
+                assert proc.poll() is None, (tmp_path / "prometheus.log").read_text()
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as r:
+                        result = json.loads(r.read())["data"]["result"]
+                    if result:
+                        value = float(result[0]["value"][1])
+                        labels = result[0]["metric"]
+                except OSError:
+                    pass
+                if value is None:
+                    time.sleep(0.5)  # waiting on an external server's scrape
+            assert value == 1234, (tmp_path / "prometheus.log").read_text()
+            assert labels["job"] == "statusz"
+            assert labels["instance"] == f"127.0.0.1:{srv.port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()

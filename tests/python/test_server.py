@@ -1,0 +1,214 @@
+"""statusz.serve(): every route and bad input through real HTTP on loopback."""
+
+import http.client
+import json
+import socket
+import threading
+
+import pytest
+
+import statusz
+
+from conftest import build_sample, load_sample
+
+
+@pytest.fixture
+def server(reg):
+    build_sample(reg, load_sample())
+    with statusz.serve(reg, port=0) as srv:
+        yield srv
+
+
+def request(srv, method, target, headers=None, body=None):
+    conn = http.client.HTTPConnection(srv.host, srv.port, timeout=30)
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def test_the_seed_request(server):
+    status, headers, body = request(
+        server, "GET", "/serverstatus?details=true&pretty=true",
+        {"accept": "application / javascript"})
+    assert status == 200
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    assert headers["cache-control"] == "no-store"
+    doc = json.loads(body)
+    assert doc["withDetails"] is True
+    assert list(doc) == list(load_sample())
+    assert b'\n  "withDetails": true,' in body
+    assert int(headers["content-length"]) == len(body)
+
+
+def test_defaults_are_compact_without_details(server):
+    status, _, body = request(server, "GET", "/serverstatus")
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["withDetails"] is False
+    assert b"\n " not in body
+    assert doc["applications"]["runtime"] == {"status": "Ok"}
+
+
+def test_the_seeds_own_path(server):
+    status, _, body = request(server, "GET", "/servlet/api/serverstatus?details=true")
+    assert status == 200
+    assert json.loads(body)["withDetails"] is True
+
+
+@pytest.mark.parametrize("target,parameter", [
+    ("/serverstatus?details=yes", "details"),
+    ("/serverstatus?pretty=2", "pretty"),
+    ("/serverstatus?details=true&details=false", "details"),
+    ("/serverstatus?details=%zz", "details"),
+])
+def test_bad_query_values_are_400_naming_the_parameter(server, target, parameter):
+    status, headers, body = request(server, "GET", target)
+    assert status == 400
+    assert headers["content-type"].startswith("application/json")
+    doc = json.loads(body)
+    assert doc["parameter"] == parameter
+    assert parameter in doc["error"]
+
+
+def test_unknown_path_is_404(server):
+    status, _, body = request(server, "GET", "/nope")
+    assert status == 404
+    assert "error" in json.loads(body)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_are_405_with_allow(server, method):
+    status, headers, _ = request(server, method, "/serverstatus", body=b"x" if method != "OPTIONS" else None)
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+
+
+def test_head_has_headers_and_no_body(server):
+    status, headers, body = request(server, "HEAD", "/serverstatus")
+    assert status == 200
+    assert body == b""
+    assert headers["content-type"].startswith("application/json")
+
+
+def test_oversized_target_is_414(server):
+    status, _, _ = request(server, "GET", "/serverstatus?x=" + "a" * 9000)
+    assert status == 414
+
+
+def test_metrics_negotiates_the_format(server):
+    status, headers, body = request(server, "GET", "/metrics")
+    assert status == 200
+    assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert b"# EOF" not in body
+    status, headers, body = request(
+        server, "GET", "/metrics",
+        {"Accept": "application/openmetrics-text; version=1.0.0, text/plain;q=0.5"})
+    assert headers["content-type"].startswith("application/openmetrics-text")
+    assert body.endswith(b"# EOF\n")
+
+
+def test_healthz_follows_the_probes(reg):
+    state = {"status": statusz.Status.OK}
+    reg.probe("applications.runtime", lambda: state["status"])
+    with statusz.serve(reg, port=0) as srv:
+        for s, code in [(statusz.Status.OK, 200), (statusz.Status.WARNING, 200),
+                        (statusz.Status.UNKNOWN, 503), (statusz.Status.KO, 503)]:
+            state["status"] = s
+            status, _, body = request(srv, "GET", "/healthz")
+            assert status == code
+            assert json.loads(body) == {"status": str(s)}
+
+
+def test_bearer_token_guards_details_and_metrics(reg):
+    with statusz.serve(reg, port=0, bearer_token="s3cret") as srv:
+        assert request(srv, "GET", "/serverstatus")[0] == 200
+        status, headers, _ = request(srv, "GET", "/serverstatus?details=true")
+        assert status == 401
+        assert headers["www-authenticate"] == 'Bearer realm="statusz"'
+        assert request(srv, "GET", "/metrics")[0] == 401
+        assert request(srv, "GET", "/metrics", {"Authorization": "Bearer nope"})[0] == 401
+        assert request(srv, "GET", "/metrics", {"Authorization": "Bearer s3cret"})[0] == 200
+
+
+def test_port_zero_picks_a_free_port_and_close_releases_it(reg):
+    srv = statusz.serve(reg, port=0)
+    port = srv.port
+    assert port > 0
+    assert srv.url == f"http://127.0.0.1:{port}"
+    srv.close()
+    srv.close()  # idempotent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # released
+
+
+def test_loopback_by_default(reg):
+    with statusz.serve(reg, port=0) as srv:
+        assert srv.host == "127.0.0.1"
+
+
+def test_rejects_bad_arguments(reg):
+    with pytest.raises(TypeError):
+        statusz.serve(object(), port=0)
+    with pytest.raises(ValueError):
+        statusz.serve(reg, port=0, client_timeout=0)
+
+
+def test_a_silent_client_does_not_stall_others(reg):
+    reg.counter("volumes.connectedPeople").set(1)
+    with statusz.serve(reg, port=0, client_timeout=30) as srv:
+        stalled = []
+        for _ in range(10):  # connect, send half a request, then nothing
+            s = socket.create_connection((srv.host, srv.port))
+            s.sendall(b"GET /serverstatus HTTP/1.1\r\nHost: x\r\n")
+            stalled.append(s)
+        try:
+            for _ in range(20):
+                status, _, body = request(srv, "GET", "/serverstatus?details=true")
+                assert status == 200
+                assert json.loads(body)["volumes"]["connectedPeople"] == 1
+        finally:
+            for s in stalled:
+                s.close()
+
+
+def test_connections_past_the_limit_get_503_not_a_hang(reg):
+    with statusz.serve(reg, port=0, max_connections=2, client_timeout=30) as srv:
+        held = [socket.create_connection((srv.host, srv.port)) for _ in range(2)]
+        try:
+            # Both slots are taken by silent clients: the next one is refused
+            # at once with 503 (its own read does not wait for them).
+            for s in held:
+                s.sendall(b"GET /serverstatus HTTP/1.1\r\n")
+            deadline_ok = False
+            for _ in range(50):
+                status, _, _ = request(srv, "GET", "/serverstatus")
+                if status == 503:
+                    deadline_ok = True
+                    break
+            assert deadline_ok
+        finally:
+            for s in held:
+                s.close()
+
+
+def test_many_concurrent_readers_get_no_errors(reg):
+    build_sample(reg, load_sample())
+    with statusz.serve(reg, port=0) as srv:
+        failures = []
+
+        def reader():
+            for _ in range(20):
+                status, _, body = request(srv, "GET", "/serverstatus?details=true")
+                if status != 200:
+                    failures.append(status)
+                json.loads(body)
+
+        threads = [threading.Thread(target=reader) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []
