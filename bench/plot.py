@@ -111,9 +111,11 @@ def main():
     for op, label, style in [
         ("statusz/doc_json_pretty", "statusz snapshot + pretty JSON", "o-"),
         ("statusz/doc_json_compact", "statusz snapshot + compact JSON", "o--"),
+        ("proto/doc_json_pretty", "statusz pretty JSON, proposed integer fix (prototype)", "o:"),
         ("statusz/doc_prometheus", "statusz Prometheus text", "s-"),
         ("base/nlohmann_doc_pretty", "nlohmann::ordered_json build + dump(2)", "^-"),
         ("base/nlohmann_doc_compact", "nlohmann::ordered_json build + dump()", "^--"),
+        ("base/nlohmann_sorted_doc_pretty", "nlohmann::json (sorted) build + dump(2)", "v-"),
     ]:
         xs, ys = [], []
         for k, arg in zip(keys, [0, 1000, 10000, 100000]):
