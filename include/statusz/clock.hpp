@@ -260,6 +260,15 @@ class ManualClock final : public Clock {
     std::unique_lock<std::mutex> g(waiters_mu_);
     waiters_changed_.wait(g, [&] { return waiters_.size() >= n; });
   }
+  // The same, giving up after `real_timeout` of real (steady) time; returns
+  // whether n waiters were reached. For tests that must not hang on a bug.
+  template <class Rep, class Period>
+  bool await_waiters(std::size_t n,
+                     std::chrono::duration<Rep, Period> real_timeout) const {
+    std::unique_lock<std::mutex> g(waiters_mu_);
+    return waiters_changed_.wait_for(g, real_timeout,
+                                     [&] { return waiters_.size() >= n; });
+  }
 
   void attach(detail::Tickable& t) override { ticks_.add(t); }
   void detach(detail::Tickable& t) noexcept override { ticks_.remove(t); }

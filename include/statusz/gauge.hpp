@@ -16,6 +16,10 @@
 #include <stdexcept>
 #include <utility>
 
+#if defined(__GLIBCXX__)
+#include <cxxabi.h>
+#endif
+
 #include "meter.hpp"
 #include "value.hpp"
 
@@ -33,10 +37,10 @@ class Gauge {
     if (!fn) throw std::invalid_argument("statusz: a gauge needs a function");
     auto p = std::make_shared<const Function>(std::move(fn));
     std::lock_guard<std::mutex> g(mu_);
-    fn_ = std::move(p);
-  }
+    fn_.swap(p);
+  }  // the old function is destroyed here, after the unlock
 
-  Value value() const noexcept {
+  Value value() const {
     std::shared_ptr<const Function> fn;
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -44,6 +48,10 @@ class Gauge {
     }
     try {
       return (*fn)();
+#if defined(__GLIBCXX__)
+    } catch (abi::__forced_unwind&) {
+      throw;  // a thread being cancelled or exited must unwind
+#endif
     } catch (...) {
       return Value();
     }

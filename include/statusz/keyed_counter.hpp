@@ -92,6 +92,18 @@ class KeyedCounter {
     return node == nullptr ? 0 : detail::CellSpace::instance().sum(node->cell);
   }
 
+  // Whether `key` was admitted (has a place of its own). Lock-free.
+  bool contains(std::string_view key) const noexcept {
+    if (find(key, hash(key)) != nullptr) return key != kOverflowKey;
+    if (detail::is_valid_utf8(key)) return false;
+    try {
+      const std::string fixed = detail::to_valid_utf8(key);
+      return find(fixed, hash(fixed)) != nullptr;
+    } catch (...) {
+      return false;
+    }
+  }
+
   // Distinct keys admitted (the overflow key not included).
   std::size_t size() const noexcept {
     return count_.load(std::memory_order_acquire) - 1;

@@ -31,6 +31,10 @@
 #include <thread>
 #include <utility>
 
+#if defined(__GLIBCXX__)
+#include <cxxabi.h>
+#endif
+
 #include "clock.hpp"
 #include "status.hpp"
 
@@ -105,8 +109,8 @@ class Probe {
     if (!fn) throw std::invalid_argument("statusz: a probe needs a function");
     auto p = std::make_shared<const Function>(std::move(fn));
     std::lock_guard<std::mutex> g(state_->mu);
-    state_->fn = std::move(p);
-  }
+    state_->fn.swap(p);
+  }  // the old function is destroyed here, after the unlock
 
   void set_options(ProbeOptions options) {
     check_options(options);
@@ -208,7 +212,7 @@ class Probe {
     }
   }
 
-  static ProbeResult call(const Function& fn) noexcept {
+  static ProbeResult call(const Function& fn) {
     try {
       ProbeResult r = fn();
       if (static_cast<std::uint8_t>(r.status) > 3) {
@@ -217,6 +221,10 @@ class Probe {
       return r;
     } catch (const std::exception& e) {
       return {Status::Ko, e.what()};
+#if defined(__GLIBCXX__)
+    } catch (abi::__forced_unwind&) {
+      throw;  // a thread being cancelled or exited must unwind
+#endif
     } catch (...) {
       return {Status::Ko, "probe threw a non-standard exception"};
     }
@@ -228,10 +236,11 @@ class Probe {
       s.cv.wait(lock, [&] { return s.requested || s.stop; });
       if (s.stop) return;
       s.requested = false;
-      const std::shared_ptr<const Function> fn = s.fn;
+      std::shared_ptr<const Function> fn = s.fn;
       const Nanos t0 = s.clock->now();
       lock.unlock();
       ProbeResult r = call(*fn);
+      fn.reset();  // if it was replaced meanwhile, destroy it unlocked
       lock.lock();
       // After stop the Probe (and maybe its clock) is gone: touch neither.
       if (s.stop) return;

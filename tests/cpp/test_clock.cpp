@@ -65,6 +65,12 @@ TEST(ManualClock, WaitUntilReturnsWhenThePredicateBecomesTrue) {
   EXPECT_EQ(clock.now(), Nanos(0));
 }
 
+TEST(ManualClock, AwaitWaitersCanGiveUp) {
+  ManualClock clock;
+  EXPECT_FALSE(clock.await_waiters(1, 1ms));
+  EXPECT_TRUE(clock.await_waiters(0, 1ms));
+}
+
 TEST(SteadyClock, IsMonotonic) {
   SteadyClock clock;
   const Nanos a = clock.now();

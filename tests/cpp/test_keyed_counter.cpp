@@ -98,6 +98,21 @@ TEST(KeyedCounter, InvalidUtf8KeysAreStoredRepaired) {
   EXPECT_EQ(k.snapshot()[0].first, "bad\xEF\xBF\xBD");
 }
 
+TEST(KeyedCounter, ContainsTellsAdmittedKeys) {
+  KeyedCounter k(1);
+  k.inc("a");
+  k.inc("b");  // refused: the map is full
+  k.inc("bad\xff");
+  EXPECT_TRUE(k.contains("a"));
+  EXPECT_FALSE(k.contains("b"));
+  EXPECT_FALSE(k.contains(KeyedCounter::kOverflowKey));
+  EXPECT_FALSE(k.contains("bad\xff"));
+  KeyedCounter repaired;
+  repaired.inc("bad\xff");
+  EXPECT_TRUE(repaired.contains("bad\xff"));
+  EXPECT_TRUE(repaired.contains("bad\xEF\xBF\xBD"));
+}
+
 TEST(KeyedCounter, RejectsZeroMaxKeys) {
   EXPECT_THROW(KeyedCounter(0), std::invalid_argument);
 }
