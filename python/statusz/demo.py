@@ -111,7 +111,7 @@ class DemoPlatform:
         rng = self._rng
         successes = _poisson(rng, 6.0 * seconds)
         ignored = _poisson(rng, 2.0 * seconds)
-        errors = _poisson(rng, 0.05 * seconds)
+        errors = _poisson(rng, 0.3 * seconds)
         if successes:
             self.successes.mark(successes)
         if ignored:
