@@ -8,7 +8,7 @@
 # Environment:
 #   STATUSZ_BENCH_BUILD        build directory       (default: build-bench)
 #   STATUSZ_BENCH_OUT          results directory     (default: build-bench/results)
-#   STATUSZ_BENCH_REPETITIONS  repetitions           (default: 15)
+#   STATUSZ_BENCH_REPETITIONS  repetitions           (default: 20)
 #   STATUSZ_BENCH_MIN_TIME     seconds per run       (default: 0.05)
 #   STATUSZ_BENCH_WAIT         seconds to wait for an idle machine (default: 120)
 #   STATUSZ_JOBS               build parallelism     (default: 2)
@@ -16,7 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${STATUSZ_BENCH_BUILD:-$root/build-bench}"
 out="${STATUSZ_BENCH_OUT:-$build/results}"
-reps="${STATUSZ_BENCH_REPETITIONS:-15}"
+reps="${STATUSZ_BENCH_REPETITIONS:-20}"
 min_time="${STATUSZ_BENCH_MIN_TIME:-0.05}"
 jobs="${STATUSZ_JOBS:-2}"
 
