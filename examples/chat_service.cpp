@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   statusz::HttpHandler handler(reg);
   httplib::Server server;
   statusz::mount(server, handler);
+  server.set_tcp_nodelay(true);
+  server.set_read_timeout(std::chrono::seconds(10));  // drop silent clients
   if (!server.bind_to_port("127.0.0.1", port)) {
     std::cerr << "cannot listen on 127.0.0.1:" << port << "\n";
     stop = true;

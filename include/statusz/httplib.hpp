@@ -1,9 +1,14 @@
 // statusz::mount(): serves an HttpHandler's routes on a cpp-httplib server
 // (https://github.com/yhirose/cpp-httplib, Debian libcpp-httplib-dev).
 // Optional: include it only where <httplib.h> is available; the rest of
-// statusz does not need it. Every request goes through HttpHandler::handle(),
-// so routes, errors and authentication are the same as in any other adapter.
-// Thread-safety: as HttpHandler (handle() is safe from httplib's pool).
+// statusz does not need it. Compile with the CPPHTTPLIB_* defines of the
+// httplib you link (Debian's: `pkg-config --cflags cpp-httplib`), or class
+// layouts differ from the library's; cmake/FindStatuszHttplib.cmake does it.
+// httplib serves each connection on a pool thread: call
+// server.set_tcp_nodelay(true), or Nagle and delayed ACKs add ~40 ms. Every
+// request goes through HttpHandler::handle(), so routes, errors and
+// authentication are the same as in any other adapter. Thread-safety: as
+// HttpHandler (handle() is safe from httplib's pool).
 #pragma once
 
 #include <httplib.h>
