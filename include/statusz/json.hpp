@@ -7,16 +7,13 @@
 // Pure functions: thread-safe on distinct outputs.
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
-
-#if __has_include(<charconv>)
-#include <charconv>
-#endif
 
 #include "detail/utf8.hpp"
 #include "value.hpp"
@@ -113,9 +110,8 @@ inline void append_json_double(std::string& out, double d) {
 
 inline void append_json_int(std::string& out, std::int64_t v) {
   char buf[24];
-  const int len =
-      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-  out.append(buf, static_cast<std::size_t>(len));
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 inline void append_newline_indent(std::string& out, int depth) {
