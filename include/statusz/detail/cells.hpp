@@ -66,16 +66,8 @@ class CellSpace {
   // The total of `index` over every thread that ever counted it.
   std::uint64_t sum(std::uint32_t index) const noexcept {
     std::uint64_t total = 0;
-    const std::size_t chunk_index = index >> kChunkBits;
-    for (ThreadRecord* rec = head_.load(std::memory_order_acquire);
-         rec != nullptr; rec = rec->next) {
-      Directory* dir = rec->dir.load(std::memory_order_acquire);
-      if (chunk_index >= dir->capacity) continue;
-      Cell* chunk = dir->chunks()[chunk_index].load(std::memory_order_acquire);
-      if (chunk != nullptr) {
-        total += chunk[index & kChunkMask].load(std::memory_order_relaxed);
-      }
-    }
+    for_each_cell(index,
+                  [&](Cell& c) { total += c.load(std::memory_order_relaxed); });
     return total;
   }
 
@@ -91,16 +83,8 @@ class CellSpace {
 
   void release(std::uint32_t index) noexcept {
     std::lock_guard<std::mutex> g(mu_);
-    const std::size_t chunk_index = index >> kChunkBits;
-    for (ThreadRecord* rec = head_.load(std::memory_order_acquire);
-         rec != nullptr; rec = rec->next) {
-      Directory* dir = rec->dir.load(std::memory_order_acquire);
-      if (chunk_index >= dir->capacity) continue;
-      Cell* chunk = dir->chunks()[chunk_index].load(std::memory_order_acquire);
-      if (chunk != nullptr) {
-        chunk[index & kChunkMask].store(0, std::memory_order_relaxed);
-      }
-    }
+    for_each_cell(index,
+                  [](Cell& c) { c.store(0, std::memory_order_relaxed); });
     try {
       free_.push_back(index);
     } catch (...) {
@@ -146,6 +130,19 @@ class CellSpace {
   };
 
   CellSpace() = default;
+
+  // Calls f(cell) for the cell of `index` in every record that has one.
+  template <class F>
+  void for_each_cell(std::uint32_t index, F&& f) const noexcept {
+    const std::size_t chunk_index = index >> kChunkBits;
+    for (ThreadRecord* rec = head_.load(std::memory_order_acquire);
+         rec != nullptr; rec = rec->next) {
+      Directory* dir = rec->dir.load(std::memory_order_acquire);
+      if (chunk_index >= dir->capacity) continue;
+      Cell* chunk = dir->chunks()[chunk_index].load(std::memory_order_acquire);
+      if (chunk != nullptr) f(chunk[index & kChunkMask]);
+    }
+  }
 
   static ThreadRecord*& current_record() noexcept {
     static thread_local ThreadRecord* rec = nullptr;
