@@ -307,7 +307,9 @@ bool status_from_python(py::handle obj, statusz::Status& out) {
 
 }  // namespace statusz_py
 
-PYBIND11_MODULE(_core, m) {
+// mod_gil_used(): this extension relies on the GIL (and names it, which also
+// keeps -Wpedantic quiet about an empty variadic macro argument).
+PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
   using namespace statusz_py;
   using statusz::Clock;
   using statusz::Counter;

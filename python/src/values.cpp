@@ -140,7 +140,7 @@ py::object to_python(const statusz::Value& v) {
       for (std::size_t i = 0; i < a.size(); ++i) {
         out[i] = to_python(a[i]);
       }
-      return std::move(out);
+      return py::object(std::move(out));
     }
     case T::Object: {
       py::dict out;
@@ -151,7 +151,7 @@ py::object to_python(const statusz::Value& v) {
           throw py::error_already_set();
         }
       }
-      return std::move(out);
+      return py::object(std::move(out));
     }
   }
   return py::none();
