@@ -141,7 +141,7 @@ class Exposition {
       name.insert(name.begin(), '_');
     }
     std::string unique = name;
-    for (int n = 2; taken(unique, counter); ++n) {
+    for (int n = 2; taken(unique); ++n) {
       unique = name + "_" + std::to_string(n);
     }
     reserve(unique, counter);
@@ -199,7 +199,7 @@ class Exposition {
 
   // Every name a family emits samples under, so no two families collide:
   // a gauge "x_total" and a counter "x" would both write x_total.
-  bool taken(const std::string& base, bool /*counter*/) const {
+  bool taken(const std::string& base) const {
     return names_.count(base) != 0 || names_.count(base + "_total") != 0;
   }
   void reserve(const std::string& base, bool counter) {

@@ -143,14 +143,14 @@ class Registry {
 
   Meter& meter(std::string_view path) {
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = leaf(path, Kind::Meter);
+    Node& n = walk(path, Kind::Meter);
     if (!n.meter) n.meter = std::make_unique<Meter>(*clock_);
     return *n.meter;
   }
 
   Counter& counter(std::string_view path) {
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = leaf(path, Kind::Counter);
+    Node& n = walk(path, Kind::Counter);
     if (!n.counter) n.counter = std::make_unique<Counter>();
     return *n.counter;
   }
@@ -160,7 +160,7 @@ class Registry {
   KeyedCounter& keyed(std::string_view path,
                       std::size_t max_keys = KeyedCounter::kDefaultMaxKeys) {
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = leaf(path, Kind::KeyedCounter);
+    Node& n = walk(path, Kind::KeyedCounter);
     if (!n.keyed) n.keyed = std::make_unique<KeyedCounter>(max_keys);
     return *n.keyed;
   }
@@ -168,7 +168,7 @@ class Registry {
   // Registers (or replaces the function of) a gauge.
   Gauge& gauge(std::string_view path, Gauge::Function fn) {
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = leaf(path, Kind::Gauge);
+    Node& n = walk(path, Kind::Gauge);
     if (n.gauge) {
       n.gauge->set_function(std::move(fn));
     } else {
@@ -229,8 +229,7 @@ class Registry {
     const std::shared_ptr<const Plan> plan = current_plan();
 
     const std::vector<ProbeReport> reports = run_probes(*plan);
-    Status overall = Status::Ok;
-    for (const ProbeReport& r : reports) overall = worst(overall, r.status);
+    const Status overall = worst_of(reports);
 
     Value doc{Object{}};
     Object& top = doc.as_object();
@@ -260,10 +259,9 @@ class Registry {
     return out;
   }
 
-  // The aggregate status: runs the probes (as a summary snapshot does).
-  Status status() const {
-    return parse_status(snapshot(false).at("status").as_string());
-  }
+  // The aggregate status: runs the probes (as a snapshot does), builds no
+  // document.
+  Status status() const { return worst_of(run_probes(*current_plan())); }
 
   // Runs the probes and reads every metric once, with kinds and paths.
   Collection collect() const {
@@ -274,7 +272,7 @@ class Registry {
     for (const PlanNode& child : plan->root.children) {
       collect(child, reports, path, c);
     }
-    for (const ProbeReport& r : reports) c.status = worst(c.status, r.status);
+    c.status = worst_of(reports);
     return c;
   }
 
@@ -414,8 +412,6 @@ class Registry {
     return *n;
   }
 
-  Node& leaf(std::string_view path, Kind kind) { return walk(path, kind); }
-
   std::shared_ptr<const Plan> current_plan() const {
     std::lock_guard<std::mutex> g(mu_);
     if (!plan_ || plan_generation_ != generation_) {
@@ -455,6 +451,13 @@ class Registry {
       reports[i] = plan.probes[i]->wait(pending[i]);
     }
     return reports;
+  }
+
+  // The server's status: the worst probe, Ok when there is none.
+  static Status worst_of(const std::vector<ProbeReport>& reports) noexcept {
+    Status s = Status::Ok;
+    for (const ProbeReport& r : reports) s = worst(s, r.status);
+    return s;
   }
 
   static void collect(const PlanNode& p,

@@ -12,6 +12,12 @@
 
 namespace statusz {
 
+namespace detail {
+constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+}  // namespace detail
+
 enum class Status : std::uint8_t { Ok = 0, Warning = 1, Unknown = 2, Ko = 3 };
 
 constexpr std::string_view to_string(Status s) noexcept {
@@ -35,12 +41,11 @@ constexpr Status worst(Status a, Status b) noexcept {
 
 // Case-insensitive parse of "ok", "WARNING", ...; nullopt for anything else.
 inline std::optional<Status> try_parse_status(std::string_view text) noexcept {
-  const auto lower = [](char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  };
   const auto equals = [&](std::string_view name) {
     return std::equal(text.begin(), text.end(), name.begin(), name.end(),
-                      [&](char a, char b) { return lower(a) == lower(b); });
+                      [](char a, char b) {
+                        return detail::ascii_lower(a) == detail::ascii_lower(b);
+                      });
   };
   for (Status s : {Status::Ok, Status::Warning, Status::Unknown, Status::Ko}) {
     if (equals(to_string(s))) return s;
