@@ -61,7 +61,7 @@ def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, A
         raise FetchError(f"HTTP {e.code} from {url}") from None
     except urllib.error.URLError as e:
         reason = e.reason
-        if isinstance(reason, OSError) and isinstance(reason, TimeoutError):
+        if isinstance(reason, TimeoutError):
             raise FetchError(f"no answer from {url} within {timeout:g} s") from None
         raise FetchError(f"cannot reach {url}: {reason}") from None
     except TimeoutError:
@@ -243,14 +243,12 @@ def demo(host: str, port: int, out: TextIO) -> int:
     print(f'  try: curl -X GET "{base}/serverstatus?details=true&pretty=true" '
           f'-H "accept: application / javascript"', file=out)
     print("Ctrl-C stops it.", file=out, flush=True)
-    stop = {"now": False}
-
     def on_term(signum, frame):  # SIGTERM: stop like Ctrl-C
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        while not stop["now"]:
+        while True:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass

@@ -13,12 +13,12 @@ import pytest
 
 import statusz
 
-from conftest import build_sample, load_sample
-
-from prometheus_client.openmetrics.parser import (  # noqa: E402
+from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
-from prometheus_client.parser import text_string_to_metric_families as parse_text  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+from conftest import build_sample, load_sample
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
