@@ -3,7 +3,7 @@
 // Optional: include it only where <httplib.h> is available; the rest of
 // statusz does not need it. Compile with the CPPHTTPLIB_* defines of the
 // httplib you link (Debian's: `pkg-config --cflags cpp-httplib`), or class
-// layouts differ from the library's; cmake/FindStatuszHttplib.cmake does it.
+// layouts differ from the library's; CMake's statusz::httplib target does it.
 // httplib serves each connection on a pool thread: call
 // server.set_tcp_nodelay(true), or Nagle and delayed ACKs add ~40 ms. Every
 // request goes through HttpHandler::handle(), so routes, errors and

@@ -17,13 +17,16 @@
 namespace statusz {
 
 class Value;
+// Declared before the Array and Object aliases, which its enumerators would
+// otherwise shadow (-Wshadow); used as Value::Type.
+enum class ValueType { Null, Bool, Int, Double, String, Array, Object };
 using Member = std::pair<std::string, Value>;
 using Object = std::vector<Member>;
 using Array = std::vector<Value>;
 
 class Value {
  public:
-  enum class Type { Null, Bool, Int, Double, String, Array, Object };
+  using Type = ValueType;
 
   Value() noexcept = default;
   Value(std::nullptr_t) noexcept {}
