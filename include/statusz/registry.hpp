@@ -1,5 +1,5 @@
 // statusz::Registry: named metrics and probes arranged by dotted path into
-// the server status document (see README and the spec).
+// the server status document (docs/serverstatus.md).
 //
 // Paths make the tree: meter("applications.servlet.requests.chatHttp.errors")
 // creates the groups `applications`, `servlet`, ... on the way. A probe at
