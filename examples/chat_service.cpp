@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   statusz::mount(server, handler);
   server.set_tcp_nodelay(true);
   server.set_read_timeout(std::chrono::seconds(10));  // drop silent clients
+  server.set_payload_max_length(64 * 1024);  // no route reads content: 413
   if (!server.bind_to_port("127.0.0.1", port)) {
     std::cerr << "cannot listen on 127.0.0.1:" << port << "\n";
     stop = true;
