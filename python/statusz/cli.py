@@ -403,9 +403,9 @@ def _watch_screen(stdscr: Any, url: str, interval: float, timeout: float,
             background = -1
         except curses.error:
             background = curses.COLOR_BLACK
-        for n, (status, colour) in enumerate(_CURSES_COLOURS.items(), start=1):
+        for n, (word, colour) in enumerate(_CURSES_COLOURS.items(), start=1):
             curses.init_pair(n, getattr(curses, colour), background)
-            attrs[status] = curses.color_pair(n) | curses.A_BOLD
+            attrs[word] = curses.color_pair(n) | curses.A_BOLD
     target = status_url(url, details=True)
     n = 0
     while iterations is None or n < iterations:
@@ -427,14 +427,15 @@ def _watch_screen(stdscr: Any, url: str, interval: float, timeout: float,
                 lines = lines[: body_rows - 1] + [(_fit(f"... {hidden} more lines: enlarge the terminal", width), None)]
             stdscr.erase()
             for y, (text, status) in enumerate(lines[:body_rows]):
+                text = text[:width]  # render_watch lays out at least 20 columns
                 stdscr.addstr(y, 0, text)
                 attr = attrs.get((status or "").lower())
                 if attr is not None and status:
                     x = text.find(status)
-                    if x >= 0:
+                    if x >= 0 and x + len(status) <= width:
                         stdscr.addstr(y, x, status, attr)
             if rows >= 1:
-                stdscr.addstr(rows - 1, 0, status_line, curses.A_REVERSE)
+                stdscr.addstr(rows - 1, 0, status_line[:width], curses.A_REVERSE)
             stdscr.refresh()
             n += 1
             if iterations is not None and n >= iterations:

@@ -118,6 +118,37 @@ def test_check_threshold_ranges(ratio_server, args, code):
     assert r.stdout.count("\n") == 1
 
 
+def test_check_state_is_the_worst_critical_over_unknown(reg, clock):
+    state = {"status": statusz.Status.UNKNOWN}
+    reg.probe("applications.runtime", lambda: state["status"])
+    ok = reg.meter("applications.servlet.requests.chatHttp.successes")
+    errors = reg.meter("applications.servlet.requests.chatHttp.errors")
+    reg.ratio("applications.servlet.requests.chatHttp.fiveMinuteErrorsRatio", errors=errors, successes=ok)
+    errors.mark(1)
+    clock.advance(5.0)  # ratio 1
+    with statusz.serve(reg, port=0) as srv:
+        assert run("check", srv.url, "-c", "0.5").returncode == 2  # CRITICAL > UNKNOWN
+        assert run("check", srv.url, "-w", "0.5").returncode == 1  # WARNING > UNKNOWN
+        assert run("check", srv.url).returncode == 3
+        state["status"] = statusz.Status.KO
+        assert run("check", srv.url, "-w", "0.5").returncode == 2
+
+
+def test_token_is_sent_and_http_errors_are_explained(reg):
+    reg.probe("applications.runtime", lambda: statusz.Status.OK)
+    with statusz.serve(reg, port=0, bearer_token="s3cret") as srv:
+        r = run("check", srv.url)
+        assert r.returncode == 3
+        assert r.stdout.startswith("STATUSZ UNKNOWN: HTTP 401 from ")
+        assert run("check", srv.url, "--token", "s3cret").returncode == 0
+        env = dict(os.environ, STATUSZ_TOKEN="s3cret")
+        r = subprocess.run(PY + ["get", srv.url, "--details"], capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert r.returncode == 0 and json.loads(r.stdout)["withDetails"] is True
+        r = run("get", srv.url, "--details", "--token", "wrong")
+        assert r.returncode == 1 and "HTTP 401" in r.stderr
+
+
 def test_check_perfdata_carries_the_ranges(ratio_server):
     r = run("check", ratio_server.url, "-w", "~:0.05", "-c", "@0.5:1")
     assert r.returncode == 1
@@ -149,6 +180,7 @@ def test_bad_ranges_are_rejected(spec):
     ["http://h", "--timeout", "nan"],
     ["http://h", "--timeout", "-1"],
     ["http://h", "--timeout", "0"],
+    ["http://h", "--timeout", "86401"],
     ["http://h", "--timeout", "soon"],
     ["http://h", "-w", "20:10"],
     ["http://h", "-c", "x"],
@@ -340,6 +372,24 @@ def test_demo_bad_port_is_a_usage_error(port):
     assert "--port" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_demo_on_a_busy_port_exits_1():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        r = run("demo", "--port", str(s.getsockname()[1]))
+    assert r.returncode == 1
+    assert "cannot listen" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_watch_not_on_a_terminal_prints_plain_text(controlled):
+    srv, _ = controlled
+    r = run("watch", srv.url, "--iterations", "2", "--interval", "0.1")
+    assert r.returncode == 0
+    assert r.stdout.count("refreshed") == 2
+    assert "\x1b" not in r.stdout
+    assert "runtime" in r.stdout
+
+
 def test_render_watch_fits_the_width():
     doc = load_sample()
     doc["applications"]["runtime"]["message"] = "a very long probe message " * 10
@@ -368,12 +418,13 @@ def read_pty(fd, until, timeout=60):
     return out
 
 
-def start_watch(srv, rows=24, cols=80):
+def start_watch(srv, rows=24, cols=80, **env_extra):
     """`statusz watch` on a pty of rows x cols; returns (process, master fd)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = dict(os.environ, TERM="xterm-256color")
     env.pop("NO_COLOR", None)
+    env.update(env_extra)
     proc = subprocess.Popen(PY + ["watch", srv.url, "--interval", "0.2"], stdin=slave, stdout=slave,
                             stderr=slave, close_fds=True, env=env, start_new_session=True)
     os.close(slave)
@@ -444,6 +495,32 @@ def test_watch_fits_an_80x24_terminal(busy_registry):
     table = [r for r in rows if "count" in r and "15m/s" in r]
     assert table and table[0].rstrip().endswith("15m/s")  # the meter table is not wrapped
     assert all(not r.startswith(("WithAVeryLong", "Indeed")) for r in rows)
+
+
+def test_watch_without_colour_when_no_color_is_set(busy_registry):
+    with statusz.serve(busy_registry, port=0) as srv:
+        proc, master = start_watch(srv, NO_COLOR="1")
+        out = read_first_frames(master)
+        finish_watch(proc, master, "sigint")
+    assert b"Warning" in out
+    assert not re.search(rb"\x1b\[[0-9;]*3[1-5]m", out)
+
+
+def test_watch_redraws_to_the_new_size_on_resize(busy_registry):
+    pyte = pytest.importorskip("pyte")
+    with statusz.serve(busy_registry, port=0) as srv:
+        proc, master = start_watch(srv, 24, 80)
+        out = read_first_frames(master)
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        proc.send_signal(signal.SIGWINCH)
+        out += read_first_frames(master)
+        finish_watch(proc, master, "sigint")
+    screen = pyte.Screen(120, 40)
+    stream = pyte.ByteStream(screen)
+    stream.feed(out)  # both frames: the second, after the resize, covers the first
+    rows = screen.display
+    assert rows[39].startswith("refreshed "), rows
+    assert any("15m/s" in r and r.rstrip().endswith("15m/s") and len(r.rstrip()) > 80 for r in rows)
 
 
 def test_demo_serves_the_sample_shape():
