@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
                             "3c1556aa-c715-464e-8d0d-9655399c2323",
                             "84e8cb21-ef29-4334-ac6b-027d61803807"};
       while (!stop.load(std::memory_order_relaxed)) {
-        const unsigned roll = rng() % 1000;
+        const auto roll = static_cast<unsigned>(rng() % 1000);
         if (roll < 2) {
           errors.mark();
           by_bot.inc(bots[rng() % 3]);
