@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
                             "3c1556aa-c715-464e-8d0d-9655399c2323",
                             "84e8cb21-ef29-4334-ac6b-027d61803807"};
       while (!stop.load(std::memory_order_relaxed)) {
-        const unsigned roll = rng() % 1000;
+        const auto roll = static_cast<unsigned>(rng() % 1000);
         if (roll < 2) {
           errors.mark();
           by_bot.inc(bots[rng() % 3]);
@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   statusz::mount(server, handler);
   server.set_tcp_nodelay(true);
   server.set_read_timeout(std::chrono::seconds(10));  // drop silent clients
+  server.set_payload_max_length(64 * 1024);  // no route reads content: 413
   if (!server.bind_to_port("127.0.0.1", port)) {
     std::cerr << "cannot listen on 127.0.0.1:" << port << "\n";
     stop = true;

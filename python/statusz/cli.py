@@ -2,26 +2,36 @@
 
   statusz demo [--host H] [--port 8080]      run the demo service
   statusz get URL [--details] [--pretty]     fetch and print a document
-  statusz check URL [--timeout S] [--warning-ratio R] [--critical-ratio R]
+  statusz check URL [-w RANGE] [-c RANGE] [--timeout S]
                                              a Nagios/Icinga plugin
   statusz watch URL [--interval S]           a live terminal view
+  statusz --version
 
 URL is a server's base (``http://127.0.0.1:8080``) or a full status URL;
-any server that speaks the seed's format works.
+any server that speaks the seed's format works. ``--token`` (default
+``$STATUSZ_TOKEN``) is sent as ``Authorization: Bearer``.
+
+Exit codes: ``check`` follows the monitoring-plugins guidelines (0 OK,
+1 WARNING, 2 CRITICAL, 3 UNKNOWN, usage errors included, always one line on
+stdout); the other commands exit 0 on success, 1 when the document cannot be
+fetched, 2 on a usage error (argparse's convention).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import signal
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Iterator, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Iterator, List, NoReturn, Optional, Sequence, TextIO, Tuple
 
 __all__ = ["main"]
 
@@ -29,45 +39,117 @@ __all__ = ["main"]
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 _EXIT_FOR_STATUS = {"ok": OK, "warning": WARNING, "ko": CRITICAL, "unknown": UNKNOWN}
 _LABEL = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+# monitoring-plugins' max_state(): CRITICAL > WARNING > UNKNOWN > OK.
+_SEVERITY = {OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3}
+
+# Bounds of --timeout and --interval, seconds.
+_MAX_SECONDS = 86400.0
+# A body larger than this is not a status document.
+_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class FetchError(Exception):
     """The document could not be fetched or read; the message says why."""
 
 
-def status_url(url: str, details: bool, pretty: bool = False) -> str:
-    """`url` with the status path (if it has none) and the query set."""
+class UsageError(Exception):
+    """The command line asks for something impossible; the message says why."""
+
+
+def status_url(url: str, details: bool = False, pretty: bool = False) -> str:
+    """`url` with the status path (if it has none); ``details=true`` and
+    ``pretty=true`` appended when asked and absent. The URL's own query is
+    kept as given (``details=yes`` reaches the server, which answers 400);
+    asking for details or pretty when the URL sets them otherwise raises
+    UsageError rather than silently replacing the URL's value."""
     parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
     if parts.scheme not in ("http", "https"):
-        raise FetchError(f"unsupported URL scheme '{parts.scheme}'")
+        raise UsageError(f"unsupported URL scheme '{parts.scheme}'")
+    if not parts.hostname:
+        raise UsageError(f"no host in the URL '{url}'")
     path = parts.path if parts.path not in ("", "/") else "/serverstatus"
-    query = dict(urllib.parse.parse_qsl(parts.query))
-    query["details"] = "true" if details else "false"
-    if pretty:
-        query["pretty"] = "true"
-    return urllib.parse.urlunsplit(
-        (parts.scheme, parts.netloc, path, urllib.parse.urlencode(query), ""))
+    query = parts.query
+    for name, wanted in (("details", details), ("pretty", pretty)):
+        if not wanted:
+            continue
+        given = [v for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k == name]
+        # A bare "?details" means true, as the server reads it.
+        if not given:
+            query = f"{query}&{name}=true" if query else f"{name}=true"
+        elif any(v.lower() not in ("true", "") for v in given):
+            raise UsageError(f"the URL sets {name}={given[0]}, which contradicts {name}=true")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
-def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, Any]:
-    """GETs `url`; returns (body text, parsed JSON). Raises FetchError."""
+def _http_error(url: str, e: urllib.error.HTTPError) -> FetchError:
+    detail = ""
+    try:
+        doc = json.loads(e.read(65536))
+        if isinstance(doc, dict) and isinstance(doc.get("error"), str):
+            detail = f": {doc['error']}"
+    except (ValueError, OSError):
+        pass
+    return FetchError(f"HTTP {e.code} from {url}{detail}")
+
+
+def _fetch_before(url: str, timeout: float, deadline: float, token: Optional[str]) -> str:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     if token:
         request.add_header("Authorization", f"Bearer {token}")
+    late = FetchError(f"no complete answer from {url} within {timeout:g} s")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read().decode("utf-8", errors="replace")
+            chunks: List[bytes] = []
+            size = 0
+            while True:
+                if time.monotonic() > deadline:
+                    raise late
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > _MAX_BODY_BYTES:
+                    raise FetchError(f"the body from {url} is over {_MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks).decode("utf-8", errors="replace")
     except urllib.error.HTTPError as e:
-        raise FetchError(f"HTTP {e.code} from {url}") from None
+        raise _http_error(url, e) from None
     except urllib.error.URLError as e:
-        reason = e.reason
-        if isinstance(reason, TimeoutError):
-            raise FetchError(f"no answer from {url} within {timeout:g} s") from None
-        raise FetchError(f"cannot reach {url}: {reason}") from None
+        if isinstance(e.reason, TimeoutError):
+            raise late from None
+        raise FetchError(f"cannot reach {url}: {e.reason}") from None
     except TimeoutError:
-        raise FetchError(f"no answer from {url} within {timeout:g} s") from None
+        raise late from None
     except OSError as e:
         raise FetchError(f"cannot reach {url}: {e}") from None
+    except ValueError as e:  # a malformed URL (bad port, ...)
+        raise FetchError(f"bad URL {url}: {e}") from None
+
+
+def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, Any]:
+    """GETs `url`; returns (body text, parsed JSON). Raises FetchError.
+
+    `timeout` (seconds) bounds the whole exchange (name resolution, connect,
+    headers and a body sent slowly), not only each socket operation: the
+    request runs on a daemon thread that is abandoned at the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["body"] = _fetch_before(url, timeout, deadline, token)
+        except BaseException as e:  # handed to the caller's thread
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, name="statusz-fetch", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise FetchError(f"no complete answer from {url} within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    body = outcome["body"]
     try:
         doc = json.loads(body)
     except ValueError as e:
@@ -75,13 +157,6 @@ def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, A
     if not isinstance(doc, dict) or not isinstance(doc.get("status"), str):
         raise FetchError(f"the body from {url} has no 'status' string")
     return body, doc
-
-
-def _applications(doc: dict) -> List[Tuple[str, dict]]:
-    apps = doc.get("applications")
-    if not isinstance(apps, dict):
-        return []
-    return [(k, v) for k, v in apps.items() if isinstance(v, dict)]
 
 
 def _walk(node: Any, path: str = "") -> Iterator[Tuple[str, Any]]:
@@ -92,133 +167,324 @@ def _walk(node: Any, path: str = "") -> Iterator[Tuple[str, Any]]:
             yield from _walk(v, sub)
 
 
+def _probes(doc: dict) -> List[Tuple[str, dict]]:
+    """(name, node) of every probe in the document: a node with a string
+    status. Groups without a probe (``applications.servlet`` holding only
+    meters) have none and are not probes. Names drop ``applications.``."""
+    found = []
+    for path, v in _walk(doc):
+        if isinstance(v, dict) and isinstance(v.get("status"), str):
+            name = path[len("applications."):] if path.startswith("applications.") else path
+            found.append((name, v))
+    return found
+
+
 def _is_meter(v: Any) -> bool:
     return isinstance(v, dict) and {"count", "meanRate", "oneMinuteRate"} <= v.keys()
 
 
 def _ratios(doc: dict) -> List[Tuple[str, float]]:
     return [(p, float(v)) for p, v in _walk(doc)
-            if p.endswith("ErrorsRatio") and isinstance(v, (int, float))]
+            if p.endswith("ErrorsRatio") and isinstance(v, (int, float))
+            and not isinstance(v, bool) and math.isfinite(v)]
 
 
-def _perf_label(path: str) -> str:
-    return "'" + path.replace("'", "_").replace("=", "_") + "'"
+# ---- the Nagios/Icinga plugin -----------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-def check(url: str, timeout: float, warning_ratio: Optional[float],
-          critical_ratio: Optional[float], token: Optional[str]) -> Tuple[int, str]:
-    """The plugin's exit code and its one line of output."""
+def plugin_text(text: str) -> str:
+    """`text` made safe for the plugin's output line: control characters
+    (newlines included) become one space, and ``|``, which starts the
+    performance data, becomes ``/`` (``web|01`` reads ``web/01``)."""
+    return _CONTROL.sub(" ", text).replace("|", "/")
+
+
+def perf_label(path: str) -> str:
+    """A performance-data label: quoted; ``'`` and ``=``, which the
+    guidelines forbid in labels, become ``_``; ``|`` becomes ``/``."""
+    return "'" + re.sub(r"['=]", "_", plugin_text(path)) + "'"
+
+
+def perf_number(value: float) -> str:
+    """A value in the guidelines' class ``[-0-9.]``: no exponent."""
+    if isinstance(value, int):
+        return str(value)
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)\Z")
+
+
+class Range:
+    """A threshold range of the monitoring-plugins guidelines
+    ("Threshold and ranges"): ``[@]start:end``. ``10`` is ``0:10``; an
+    empty end is +infinity (``10:``); ``~`` as start is -infinity (``~:10``).
+    It alerts when the value is outside [start, end] (endpoints inside), or,
+    with a leading ``@``, when it is inside."""
+
+    def __init__(self, text: str) -> None:
+        spec = text.strip()
+        self.text = spec
+        self.inside = spec.startswith("@")
+        if self.inside:
+            spec = spec[1:]
+        if ":" in spec:
+            lo, hi = spec.split(":", 1)
+        else:
+            lo, hi = "0", spec
+        if lo == "~":
+            self.start = -math.inf
+        elif lo == "" or _NUMBER.match(lo):
+            self.start = float(lo or 0)
+        else:
+            raise ValueError(f"'{text}' is not a range ([@]start:end, start a number or ~)")
+        if hi == "" and ":" in spec:
+            self.end = math.inf
+        elif _NUMBER.match(hi):
+            self.end = float(hi)
+        else:
+            raise ValueError(f"'{text}' is not a range ([@]start:end, end a number or empty)")
+        if self.start > self.end:
+            raise ValueError(f"range '{text}' starts after its end")
+
+    def alerts(self, value: float) -> bool:
+        within = self.start <= value <= self.end
+        return within if self.inside else not within
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _worse(a: int, b: int) -> int:
+    return a if _SEVERITY[a] >= _SEVERITY[b] else b
+
+
+def _line(code: int, text: str, perf: Sequence[str] = ()) -> str:
+    line = f"STATUSZ {_LABEL[code]}: {plugin_text(text)}"
+    if perf:
+        line += " | " + " ".join(perf)
+    return line
+
+
+def check(url: str, timeout: float, warning: Optional[Range], critical: Optional[Range],
+          token: Optional[str]) -> Tuple[int, str]:
+    """The plugin's exit code and its one line of output:
+    ``STATUSZ <STATE>: <text> | <perfdata>`` (monitoring-plugins guidelines:
+    "Plugin Output", "Performance data"). The state is the worst of the
+    server's status and the thresholds on every ``*ErrorsRatio``."""
     try:
         _, doc = fetch(status_url(url, details=True), timeout, token)
-    except FetchError as e:
-        return UNKNOWN, f"STATUSZ UNKNOWN - {e}"
+    except (FetchError, UsageError) as e:
+        return UNKNOWN, _line(UNKNOWN, str(e))
     server_status = doc["status"]
     code = _EXIT_FOR_STATUS.get(server_status.lower(), UNKNOWN)
     reasons = [f"server status {server_status}"]
-    not_ok = [f"{name} {app.get('status')}" for name, app in _applications(doc)
-              if str(app.get("status", "")).lower() != "ok"]
+    not_ok = []
+    for name, probe in _probes(doc):
+        if probe["status"].lower() == "ok":
+            continue
+        message = probe.get("message")
+        not_ok.append(f"{name} {probe['status']}" + (f" ({message})" if isinstance(message, str) and message else ""))
     if not_ok:
-        reasons.append("applications: " + ", ".join(not_ok))
-    ratios = _ratios(doc)
-    worst_ratio = max((r for _, r in ratios), default=None)
-    if worst_ratio is not None and code != UNKNOWN:
-        if critical_ratio is not None and worst_ratio >= critical_ratio:
-            code = max(code, CRITICAL)
-            reasons.append(f"errors ratio {worst_ratio:.4g} >= {critical_ratio:g}")
-        elif warning_ratio is not None and worst_ratio >= warning_ratio:
-            code = max(code, WARNING)
-            reasons.append(f"errors ratio {worst_ratio:.4g} >= {warning_ratio:g}")
+        reasons.append("probes: " + ", ".join(not_ok))
+    for path, ratio in _ratios(doc):
+        for state, threshold in ((CRITICAL, critical), (WARNING, warning)):
+            if threshold is not None and threshold.alerts(ratio):
+                code = _worse(code, state)
+                reasons.append(f"{path.rsplit('.', 1)[-1]} {perf_number(ratio)} "
+                               f"{'inside' if threshold.inside else 'outside'} "
+                               f"{'critical' if state == CRITICAL else 'warning'} range {threshold}")
+                break
     host = doc.get("hostName")
-    if host:
+    if isinstance(host, str) and host:
         reasons.append(f"host {host}")
     perf = []
     if isinstance(doc.get("durationMs"), (int, float)):
-        perf.append(f"duration={doc['durationMs']}ms;;;0")
-    for name, app in _applications(doc):
-        if isinstance(app.get("durationMs"), (int, float)):
-            perf.append(f"{_perf_label(name + '_duration')}={app['durationMs']}ms;;;0")
-    for path, ratio in ratios:
-        warn = "" if warning_ratio is None else f"{warning_ratio:g}"
-        crit = "" if critical_ratio is None else f"{critical_ratio:g}"
-        perf.append(f"{_perf_label(path)}={ratio:.6g};{warn};{crit};0;1")
+        perf.append(f"'duration'={perf_number(doc['durationMs'])}ms;;;0")
+    for name, probe in _probes(doc):
+        if isinstance(probe.get("durationMs"), (int, float)):
+            perf.append(f"{perf_label(name + '_duration')}={perf_number(probe['durationMs'])}ms;;;0")
+    warn = "" if warning is None else str(warning)
+    crit = "" if critical is None else str(critical)
+    for path, ratio in _ratios(doc):
+        perf.append(f"{perf_label(path)}={perf_number(ratio)};{warn};{crit};0;1")
     for path, v in _walk(doc):
-        if _is_meter(v) and isinstance(v.get("count"), int):
-            perf.append(f"{_perf_label(path)}={v['count']}c;;;0")
-    line = f"STATUSZ {_LABEL[code]} - " + "; ".join(reasons)
-    if perf:
-        line += " | " + " ".join(perf)
-    return code, line
+        if _is_meter(v) and isinstance(v.get("count"), int) and v["count"] >= 0:
+            perf.append(f"{perf_label(path)}={v['count']}c;;;0")
+    return code, _line(code, "; ".join(reasons), perf)
 
 
 # ---- watch ----------------------------------------------------------------
 
-_COLOURS = {"ok": "32", "warning": "33", "unknown": "35", "ko": "31"}
+# A screen line: its text, and the status word in it to colour (or None).
+ScreenLine = Tuple[str, Optional[str]]
 
 
-def _coloured(status: str, colour: bool) -> str:
-    if not colour:
-        return status
-    return f"\x1b[1;{_COLOURS.get(status.lower(), '0')}m{status}\x1b[0m"
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` columns, ``~`` marking a cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "~"
 
 
-def render_watch(doc: dict, url: str, colour: bool, top: int = 5) -> str:
-    """The screen `watch` draws for one document."""
-    lines = [
-        f"statusz watch  {url}",
-        f"server {doc.get('hostName', '?')}  version {doc.get('version', '?')}  "
-        f"date {doc.get('date', '?')}  built in {doc.get('durationMs', '?')} ms",
-        f"status: {_coloured(str(doc.get('status')), colour)}",
-        "",
-        f"{'application':<20} {'status':<10} {'ms':>6}",
-    ]
-    for name, app in _applications(doc):
-        status = str(app.get("status", "-"))
-        pad = " " * max(0, 10 - len(status))
-        lines.append(f"{name:<20} {_coloured(status, colour)}{pad} {app.get('durationMs', ''):>6}")
+def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[ScreenLine]:
+    """The lines `watch` draws for one document, none wider than `width`
+    (probe messages and meter names are cut to fit; rate columns are
+    dropped from the right on narrow terminals)."""
+    width = max(width, 20)
+    out: List[ScreenLine] = []
+
+    def add(text: str, status: Optional[str] = None) -> None:
+        out.append((_fit(_CONTROL.sub(" ", text), width), status))
+
+    add(f"statusz watch  {url}")
+    add(f"server {doc.get('hostName', '?')}  version {doc.get('version', '?')}  "
+        f"date {doc.get('date', '?')}  built in {doc.get('durationMs', '?')} ms")
+    status = str(doc.get("status"))
+    add(f"status: {status}", status)
+    probes = _probes(doc)
+    if probes:
+        name_w = min(24, max(len(n) for n, _ in probes) + 1, width // 3)
+        add("")
+        add(f"{'probe':<{name_w}} {'status':<8} {'ms':>6}  message")
+        for name, probe in probes:
+            st = probe["status"]
+            message = probe.get("message") if isinstance(probe.get("message"), str) else ""
+            add(f"{_fit(name, name_w):<{name_w}} {st:<8} {probe.get('durationMs', ''):>6}  {message}", st)
     meters = [(p, v) for p, v in _walk(doc) if _is_meter(v)]
     if meters:
-        lines += ["", f"{'meter':<44} {'count':>10} {'1m/s':>10} {'5m/s':>10} {'15m/s':>10}"]
+        columns = [("count", "count", "{:>10}"), ("1m/s", "oneMinuteRate", "{:>10.3f}"),
+                   ("5m/s", "fiveMinuteRate", "{:>10.3f}"), ("15m/s", "fifteenMinuteRate", "{:>10.3f}")]
+        # Keep the name at least 16 wide: drop rate columns from the right.
+        while len(columns) > 1 and width - 11 * len(columns) < 16:
+            columns.pop()
+        name_w = width - 11 * len(columns)
+        add("")
+        add(f"{'meter':<{name_w}}" + "".join(f" {h:>10}" for h, _, _ in columns))
         for path, m in meters:
             short = path.replace("applications.", "").replace(".requests.", ".")
-            lines.append(
-                f"{short[-44:]:<44} {m['count']:>10} {m['oneMinuteRate']:>10.3f} "
-                f"{m.get('fiveMinuteRate', 0):>10.3f} {m.get('fifteenMinuteRate', 0):>10.3f}")
+            if len(short) > name_w:
+                short = "~" + short[-(name_w - 1):]
+            cells = []
+            for _, key, fmt in columns:
+                v = m.get(key, 0)
+                cells.append(" " + _fit(fmt.format(v) if isinstance(v, (int, float)) else f"{v!s:>10}", 10))
+            add(f"{short:<{name_w}}" + "".join(cells))
     for path, ratio in _ratios(doc):
-        lines.append(f"{path.split('.')[-1]}: {ratio:.4%}")
+        add(f"{path.split('.')[-1]}: {ratio:.4%}")
     by_bot = [(p, v) for p, v in _walk(doc) if p.endswith("errorsByBot") and isinstance(v, dict)]
     for path, counts in by_bot:
-        ranked = sorted(((int(c), k) for k, c in counts.items() if isinstance(c, int)), reverse=True)
-        lines += ["", f"top bots by errors ({len(counts)} bots)"]
+        ranked = sorted(((c, k) for k, c in counts.items() if isinstance(c, int)), reverse=True)
+        add("")
+        add(f"top bots by errors ({len(counts)} bots)")
         for count, bot in ranked[:top]:
-            lines.append(f"  {bot:<40} {count:>8}")
-    return "\n".join(lines)
+            add(f"  {_fit(bot, max(8, width - 12)):<{max(8, width - 12)}} {count:>8}")
+    return out
+
+
+_CURSES_COLOURS = {"ok": "COLOR_GREEN", "warning": "COLOR_YELLOW", "unknown": "COLOR_MAGENTA",
+                   "ko": "COLOR_RED"}
+
+
+def _watch_screen(stdscr: Any, url: str, interval: float, timeout: float,
+                  token: Optional[str], iterations: Optional[int]) -> None:
+    import curses
+
+    try:
+        curses.curs_set(0)
+    except curses.error:
+        pass
+    attrs = {}
+    if curses.has_colors() and os.environ.get("NO_COLOR") is None:
+        curses.start_color()
+        try:
+            curses.use_default_colors()
+            background = -1
+        except curses.error:
+            background = curses.COLOR_BLACK
+        for n, (word, colour) in enumerate(_CURSES_COLOURS.items(), start=1):
+            curses.init_pair(n, getattr(curses, colour), background)
+            attrs[word] = curses.color_pair(n) | curses.A_BOLD
+    target = status_url(url, details=True)
+    n = 0
+    while iterations is None or n < iterations:
+        try:
+            _, doc = fetch(target, timeout, token)
+            error = None
+        except FetchError as e:
+            doc, error = None, str(e)
+        stamp = time.strftime("%H:%M:%S")
+        while True:  # draw; redraw on resize until the next refresh is due
+            rows, cols = stdscr.getmaxyx()
+            width = max(1, cols - 1)  # the last column would wrap on some terminals
+            lines = (render_watch(doc, url, width) if doc is not None
+                     else [(f"statusz watch  {url}", None), ("", None), (f"Unknown: {error}", "Unknown")])
+            status_line = _fit(f"refreshed {stamp}, every {interval:g} s; q or Ctrl-C quits", width)
+            body_rows = max(0, rows - 2)
+            if len(lines) > body_rows and body_rows > 0:
+                hidden = len(lines) - body_rows + 1
+                lines = lines[: body_rows - 1] + [(_fit(f"... {hidden} more lines: enlarge the terminal", width), None)]
+            stdscr.erase()
+            for y, (text, status) in enumerate(lines[:body_rows]):
+                text = text[:width]  # render_watch lays out at least 20 columns
+                stdscr.addstr(y, 0, text)
+                attr = attrs.get((status or "").lower())
+                if attr is not None and status:
+                    x = text.find(status)
+                    if x >= 0 and x + len(status) <= width:
+                        stdscr.addstr(y, x, status, attr)
+            if rows >= 1:
+                stdscr.addstr(rows - 1, 0, status_line[:width], curses.A_REVERSE)
+            stdscr.refresh()
+            n += 1
+            if iterations is not None and n >= iterations:
+                return
+            stdscr.timeout(int(interval * 1000))
+            key = stdscr.getch()
+            if key in (ord("q"), ord("Q")):
+                return
+            if key == curses.KEY_RESIZE:
+                curses.update_lines_cols()
+                n -= 1
+                continue
+            break
 
 
 def watch(url: str, interval: float, timeout: float, token: Optional[str],
           out: TextIO, iterations: Optional[int] = None) -> int:
-    colour = out.isatty() and os.environ.get("NO_COLOR") is None
+    """The live view. On a terminal it uses curses (the standard library's
+    binding of ncurses): the alternate screen, the view cut to the
+    terminal's size and redrawn on resize, the status line on the last row;
+    the terminal is restored on exit, Ctrl-C and errors included. Not on a
+    terminal, it prints each refresh as plain text."""
+    if out.isatty():
+        import curses
+
+        try:
+            curses.wrapper(_watch_screen, url, interval, timeout, token, iterations)
+        except KeyboardInterrupt:
+            pass
+        except curses.error as e:
+            print(f"statusz watch: the terminal cannot be driven ({e})", file=sys.stderr)
+            return 1
+        return 0
     target = status_url(url, details=True)
-    out.write("\x1b[?25l")  # hide the cursor while drawing
+    n = 0
     try:
-        n = 0
         while iterations is None or n < iterations:
             try:
                 _, doc = fetch(target, timeout, token)
-                screen = render_watch(doc, url, colour)
+                text = "\n".join(line for line, _ in render_watch(doc, url))
             except FetchError as e:
-                screen = f"statusz watch  {url}\n\n{_coloured('Unknown', colour)}: {e}"
-            stamp = time.strftime("%H:%M:%S")
-            # Home, draw, clear what is left of the previous frame.
-            out.write("\x1b[H\x1b[2J" + screen + f"\n\nrefreshed {stamp}, every {interval:g} s; Ctrl-C quits\n")
+                text = f"statusz watch  {url}\n\nUnknown: {e}"
+            out.write(text + f"\n\nrefreshed {time.strftime('%H:%M:%S')}\n\n")
             out.flush()
             n += 1
             if iterations is None or n < iterations:
                 time.sleep(interval)
     except KeyboardInterrupt:
         pass
-    finally:
-        out.write("\x1b[?25h\n")
-        out.flush()
     return 0
 
 
@@ -262,68 +528,132 @@ def demo(host: str, port: int, out: TextIO) -> int:
 
 # ---- entry point ------------------------------------------------------------
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that the ``check`` subcommand reports usage errors
+    as a plugin must: one ``STATUSZ UNKNOWN:`` line on stdout, exit 3."""
+
+    plugin = False
+
+    def error(self, message: str) -> NoReturn:
+        if self.plugin:
+            print(_line(UNKNOWN, f"usage: {message} (see statusz check --help)"))
+            sys.exit(UNKNOWN)
+        super().error(message)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= _MAX_SECONDS:  # also rejects nan and inf
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= {_MAX_SECONDS:g} seconds, not {text}")
     return value
 
 
-def _ratio(text: str) -> float:
-    value = float(text)
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be within 0..65535, not {text}")
+    return value
+
+
+def _range(text: str) -> Range:
+    try:
+        return Range(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _at_least(text: str) -> Range:
+    """--warning-ratio R: the range ``@R:`` (alert when the ratio >= R)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a ratio") from None
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be within [0, 1], not {text}")
-    return value
+    return Range(f"@{text}:")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="statusz", description="Serve, query and check server status documents.")
-    sub = p.add_subparsers(dest="command", required=True)
+    from . import __version__
+
+    p = _Parser(prog="statusz", description="Serve, query and check server status documents.")
+    p.add_argument("--version", action="version", version=f"statusz {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     d = sub.add_parser("demo", help="run the demo service (a simulated chatbot platform)")
     d.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    d.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
+    d.add_argument("--port", type=_port, default=8080, help="port, 0..65535 (default 8080; 0 picks one)")
 
     for name, help_text in (("get", "fetch and print a document"),
-                            ("check", "Nagios/Icinga plugin: exit 0 Ok, 1 Warning, 2 Ko, 3 Unknown"),
-                            ("watch", "live terminal view, Ctrl-C quits")):
+                            ("check", "Nagios/Icinga plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"),
+                            ("watch", "live terminal view; q or Ctrl-C quits")):
         s = sub.add_parser(name, help=help_text)
+        s.plugin = name == "check"
         s.add_argument("url", help="server base URL or full status URL")
-        s.add_argument("--timeout", type=_positive, default=10.0, help="seconds to wait for an answer (default 10)")
+        s.add_argument("-t", "--timeout", type=_seconds, default=10.0,
+                       help="seconds the whole exchange may take, 0 < S <= 86400 (default 10)")
         s.add_argument("--token", default=os.environ.get("STATUSZ_TOKEN"),
-                       help="bearer token (default $STATUSZ_TOKEN)")
+                       help="bearer token sent as 'Authorization: Bearer' (default $STATUSZ_TOKEN)")
         if name == "get":
             s.add_argument("--details", action="store_true", help="ask for details=true")
             s.add_argument("--pretty", action="store_true", help="ask for pretty=true")
         if name == "check":
-            s.add_argument("--warning-ratio", type=_ratio, help="WARNING when an errors ratio reaches this")
-            s.add_argument("--critical-ratio", type=_ratio, help="CRITICAL when an errors ratio reaches this")
+            s.add_argument("-w", "--warning", type=_range, metavar="RANGE",
+                           help="WARNING when an errors ratio alerts against this range "
+                                "(monitoring-plugins syntax: 10, 10:, ~:10, 10:20, @10:20)")
+            s.add_argument("-c", "--critical", type=_range, metavar="RANGE",
+                           help="CRITICAL when an errors ratio alerts against this range")
+            s.add_argument("--warning-ratio", type=_at_least, dest="warning_at_least", metavar="R",
+                           help="same as -w @R: (WARNING when a ratio >= R)")
+            s.add_argument("--critical-ratio", type=_at_least, dest="critical_at_least", metavar="R",
+                           help="same as -c @R: (CRITICAL when a ratio >= R)")
         if name == "watch":
-            s.add_argument("--interval", type=_positive, default=2.0, help="seconds between refreshes (default 2)")
+            s.add_argument("--interval", type=_seconds, default=2.0,
+                           help="seconds between refreshes (default 2)")
             s.add_argument("--iterations", type=int, default=None, help=argparse.SUPPRESS)
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        message = "unrecognized arguments: " + " ".join(extra)
+        if args.command == "check":
+            print(_line(UNKNOWN, f"usage: {message} (see statusz check --help)"))
+            return UNKNOWN
+        parser.error(message)
     if args.command == "demo":
         return demo(args.host, args.port, sys.stdout)
     if args.command == "get":
         try:
             body, _ = fetch(status_url(args.url, args.details, args.pretty), args.timeout, args.token)
+        except UsageError as e:
+            parser.exit(2, f"statusz get: {e}\n")
         except FetchError as e:
             print(f"statusz get: {e}", file=sys.stderr)
             return 1
         sys.stdout.write(body if body.endswith("\n") else body + "\n")
         return 0
     if args.command == "check":
-        if (args.warning_ratio is not None and args.critical_ratio is not None
-                and args.warning_ratio > args.critical_ratio):
-            print("STATUSZ UNKNOWN - --warning-ratio is above --critical-ratio")
-            return UNKNOWN
-        code, line = check(args.url, args.timeout, args.warning_ratio, args.critical_ratio, args.token)
+        for short, long_ in (("warning", "warning_at_least"), ("critical", "critical_at_least")):
+            if getattr(args, short) is not None and getattr(args, long_) is not None:
+                print(_line(UNKNOWN, f"usage: give -{short[0]} or --{short}-ratio, not both"))
+                return UNKNOWN
+        code, line = check(args.url, args.timeout, args.warning or args.warning_at_least,
+                           args.critical or args.critical_at_least, args.token)
         print(line)
         return code
+    try:
+        status_url(args.url, details=True)
+    except UsageError as e:
+        parser.exit(2, f"statusz watch: {e}\n")
     return watch(args.url, args.interval, args.timeout, args.token, sys.stdout, args.iterations)
 
 

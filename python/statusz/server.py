@@ -4,7 +4,13 @@ Every request goes through the C++ library's HTTP handler (the one C++
 services mount in their own server), so routes, query parsing, errors,
 content negotiation and authentication are identical from C++ and Python:
 ``GET /serverstatus`` (and the seed's ``/servlet/api/serverstatus``),
-``GET /metrics`` and ``GET /healthz``.
+``GET /metrics`` and ``GET /healthz``. Every method token reaches the
+handler (anything but GET and HEAD gets its 405 with ``Allow``); HEAD gets the
+GET's headers, ``Content-Length`` included (RFC 9110 §9.3.2), without the
+body. What the standard library rejects before the handler sees it (a request
+line over 64 KiB: 414; a header line over 64 KiB or more than 100 header
+fields: 431; a malformed request line: 400) gets the handler's JSON error
+shape, ``{"error": ..., "status": ...}``, never an HTML page.
 
 >>> import statusz
 >>> reg = statusz.Registry()
@@ -16,6 +22,7 @@ http://127.0.0.1:40123
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 from typing import Optional
@@ -34,16 +41,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _serve(self) -> None:
         srv = self.server.owner
         headers = [(k, v) for k, v in self.headers.items()]
+        head = self.command == "HEAD"
+        # HEAD is answered as GET minus the body, so Content-Length is the
+        # GET's (RFC 9110 §9.3.2, §8.6).
         status, content_type, extra, body = srv.registry._handle(
-            self.command,
+            "GET" if head else self.command,
             self.path,
             headers,
             bearer_token=srv.bearer_token or "",
             metrics_prefix=srv.metrics_prefix,
             max_target_bytes=srv.max_target_bytes,
         )
-        if self.command == "HEAD":
-            body = b""
         # A request with a body we do not read: close rather than misparse.
         if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
             self.close_connection = True
@@ -55,14 +63,58 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if body:
+        if body and not head:
             self.wfile.write(body)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
+    do_GET = do_HEAD = _serve
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        # BaseHTTPRequestHandler dispatches to do_<METHOD> and answers 501 in
+        # HTML when there is none: every method goes to the handler instead.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: Optional[str] = None,
+                   explain: Optional[str] = None) -> None:
+        """The standard library's error path (request line over 64 KiB,
+        header line over 64 KiB, more than 100 headers, bad syntax), in the
+        handler's JSON shape instead of an HTML page. Closes the connection:
+        what follows the error on it cannot be trusted."""
+        if code == 414:
+            text = f"request target longer than {self.server.owner.max_target_bytes} bytes"
+        elif message and explain:
+            text = f"{message}: {explain}"
+        else:
+            text = message or explain or self.responses.get(code, ("error",))[0]
+        self.log_error("code %d, message %s", code, text)
+        if len(getattr(self, "requestline", "").split()) != 2:
+            # Only a two-word request line is HTTP/0.9 (a body without a
+            # status line); a rejected version (HTTP/9.9) gets a status line.
+            self.request_version = self.protocol_version
+        body = (json.dumps({"error": text, "status": code}) + "\n").encode("utf-8")
+        self.close_connection = True
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         if self.server.owner.log_requests:
             super().log_message(format, *args)
+
+
+_BUSY_BODY = b'{"error": "too many connections", "status": 503}\n'
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    b"Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n"
+    b"Content-Length: " + str(len(_BUSY_BODY)).encode() + b"\r\n"
+    b"Connection: close\r\nRetry-After: 1\r\n\r\n" + _BUSY_BODY
+)
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
@@ -75,10 +127,7 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         # gets 503 straight away instead of a thread of its own.
         if not self.owner._slots.acquire(blocking=False):
             try:
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                    b"Connection: close\r\nRetry-After: 1\r\n\r\n"
-                )
+                request.sendall(_BUSY)
             except OSError:
                 pass
             self.shutdown_request(request)
@@ -124,7 +173,9 @@ class StatusServer:
     ) -> None:
         if not isinstance(registry, Registry):
             raise TypeError("serve() needs a statusz.Registry")
-        if client_timeout <= 0:
+        if bearer_token is not None and not bearer_token.strip():
+            raise ValueError("bearer_token must not be empty (None: no authentication)")
+        if not client_timeout > 0:
             raise ValueError("client_timeout must be > 0")
         if max_connections < 1:
             raise ValueError("max_connections must be >= 1")
@@ -197,15 +248,38 @@ def serve(
     registry: Registry,
     host: str = "127.0.0.1",
     port: int = 8080,
-    **options: object,
+    *,
+    bearer_token: Optional[str] = None,
+    metrics_prefix: str = "statusz",
+    max_target_bytes: int = 8192,
+    client_timeout: float = 10.0,
+    max_connections: int = 64,
+    log_requests: bool = False,
 ) -> StatusServer:
     """Starts an HTTP server for `registry` in a background thread.
 
     Returns the running :class:`StatusServer` (a context manager). ``port=0``
-    picks a free port (see ``server.port``). Options: ``bearer_token`` (when
-    set, required for ``details=true`` and ``/metrics``), ``metrics_prefix``,
-    ``max_target_bytes``, ``client_timeout`` (seconds of silence before a
-    client is dropped), ``max_connections`` (served at once; more get 503),
-    ``log_requests``.
+    picks a free port (see ``server.port``).
+
+    bearer_token: when set, ``details=true`` and ``/metrics`` require
+        ``Authorization: Bearer <token>``; ``None`` (the default) means no
+        authentication. An empty or blank token raises ValueError rather
+        than silently disabling authentication.
+    metrics_prefix: the prefix of the Prometheus names (default ``statusz``).
+    max_target_bytes: longer request targets get 414 (default 8192).
+    client_timeout: seconds of silence before a client is dropped (> 0).
+    max_connections: connections served at once (>= 1); more get 503.
+    log_requests: log each request to stderr (the standard library's format).
+
+    Raises TypeError if `registry` is not a :class:`Registry`, ValueError on
+    a bad option, OSError if the address cannot be bound.
     """
-    return StatusServer(registry, host, port, **options).start()  # type: ignore[arg-type]
+    return StatusServer(
+        registry, host, port,
+        bearer_token=bearer_token,
+        metrics_prefix=metrics_prefix,
+        max_target_bytes=max_target_bytes,
+        client_timeout=client_timeout,
+        max_connections=max_connections,
+        log_requests=log_requests,
+    ).start()

@@ -1,5 +1,6 @@
 """The statusz command: check, get, watch and demo, as real processes."""
 
+import fcntl
 import http.server
 import json
 import os
@@ -8,8 +9,10 @@ import re
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -18,7 +21,7 @@ import pytest
 import statusz
 from statusz import cli
 
-from conftest import load_sample
+from conftest import build_sample, load_sample
 
 PY = [sys.executable, "-m", "statusz"]
 
@@ -50,28 +53,216 @@ def test_check_exit_codes_follow_the_status(controlled, status, code, label):
     assert r.returncode == code, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"STATUSZ {label} - server status {status}")
-    assert " | " in lines[0] and "'runtime_duration'=" in lines[0]
+    assert lines[0].startswith(f"STATUSZ {label}: server status {status}")
+    assert_plugin_line(lines[0])
+    assert "'runtime_duration'=" in lines[0]
     if status != statusz.Status.OK:
         assert f"runtime {status}" in lines[0]
 
 
-def test_check_ratio_thresholds(reg, clock):
+# The monitoring-plugins guidelines' grammar ("Plugin Output", "Performance
+# data"): one line "SERVICE STATE: text", one "|", then space-separated
+# 'label'=value[UOM];[warn];[crit];[min];[max], values in [-0-9.].
+_VALUE = r"-?[0-9.]+"
+_RANGE = r"@?(?:~|-?[0-9.]*)?:?(?:-?[0-9.]*)?"
+_PERF = re.compile(rf"'[^'=]+'={_VALUE}(?:us|ms|s|%|B|KB|MB|TB|c)?"
+                   rf"(?:;(?:{_RANGE})?(?:;(?:{_RANGE})?(?:;(?:{_VALUE})?(?:;(?:{_VALUE})?)?)?)?)?\Z")
+
+
+def assert_plugin_line(line):
+    assert "\n" not in line
+    assert line.count("|") <= 1, line
+    text, _, perf = line.partition(" | ")
+    assert re.match(r"STATUSZ (OK|WARNING|CRITICAL|UNKNOWN): \S", text), text
+    for item in perf.split(" ") if perf else []:
+        assert _PERF.match(item), item
+
+
+@pytest.fixture
+def ratio_server(reg, clock):
+    """A server whose fiveMinuteErrorsRatio is 0.1."""
     ok = reg.meter("applications.servlet.requests.chatHttp.successes")
     errors = reg.meter("applications.servlet.requests.chatHttp.errors")
     reg.ratio("applications.servlet.requests.chatHttp.fiveMinuteErrorsRatio",
               errors=errors, successes=ok)
     ok.mark(90)
     errors.mark(10)
-    clock.advance(5.0)  # ratio 0.1
+    clock.advance(5.0)
     with statusz.serve(reg, port=0) as srv:
-        assert run("check", srv.url, "--warning-ratio", "0.05").returncode == 1
-        r = run("check", srv.url, "--warning-ratio", "0.05", "--critical-ratio", "0.1")
-        assert r.returncode == 2
-        assert "errors ratio 0.1 >= 0.1" in r.stdout
-        assert "fiveMinuteErrorsRatio'=0.1;0.05;0.1;0;1" in r.stdout
-        assert run("check", srv.url, "--critical-ratio", "0.5").returncode == 0
-        assert run("check", srv.url, "--warning-ratio", "2").returncode == 2  # argparse error
+        yield srv
+
+
+@pytest.mark.parametrize("args,code", [
+    # The guidelines' examples ("Threshold and ranges") against a ratio of 0.1.
+    (["-w", "0.05"], 1),            # outside 0..0.05
+    (["-w", "0.1"], 0),             # endpoints are inside
+    (["-c", "0.09"], 2),
+    (["-w", "0.2:"], 1),            # below 0.2
+    (["-w", "0.05:"], 0),
+    (["-w", "~:0.05"], 1),          # above 0.05
+    (["-w", "0.05:0.2"], 0),
+    (["-w", "0.11:0.2"], 1),
+    (["-c", "@0.05:0.2"], 2),       # inside
+    (["-c", "@0.1:0.1"], 2),
+    (["-c", "@0.2:0.3"], 0),
+    (["-w", "0.01", "-c", "0.05"], 2),  # critical wins
+    (["-w", "0.01", "-c", "0.5"], 1),
+    (["--warning-ratio", "0.05"], 1),   # the older options: @R:
+    (["--critical-ratio", "0.1"], 2),
+    (["--critical-ratio", "0.5"], 0),
+])
+def test_check_threshold_ranges(ratio_server, args, code):
+    r = run("check", ratio_server.url, *args)
+    assert r.returncode == code, r.stdout + r.stderr
+    assert_plugin_line(r.stdout.rstrip("\n"))
+    assert r.stdout.count("\n") == 1
+
+
+def test_check_state_is_the_worst_critical_over_unknown(reg, clock):
+    state = {"status": statusz.Status.UNKNOWN}
+    reg.probe("applications.runtime", lambda: state["status"])
+    ok = reg.meter("applications.servlet.requests.chatHttp.successes")
+    errors = reg.meter("applications.servlet.requests.chatHttp.errors")
+    reg.ratio("applications.servlet.requests.chatHttp.fiveMinuteErrorsRatio", errors=errors, successes=ok)
+    errors.mark(1)
+    clock.advance(5.0)  # ratio 1
+    with statusz.serve(reg, port=0) as srv:
+        assert run("check", srv.url, "-c", "0.5").returncode == 2  # CRITICAL > UNKNOWN
+        assert run("check", srv.url, "-w", "0.5").returncode == 1  # WARNING > UNKNOWN
+        assert run("check", srv.url).returncode == 3
+        state["status"] = statusz.Status.KO
+        assert run("check", srv.url, "-w", "0.5").returncode == 2
+
+
+def test_token_is_sent_and_http_errors_are_explained(reg):
+    reg.probe("applications.runtime", lambda: statusz.Status.OK)
+    with statusz.serve(reg, port=0, bearer_token="s3cret") as srv:
+        r = run("check", srv.url)
+        assert r.returncode == 3
+        assert r.stdout.startswith("STATUSZ UNKNOWN: HTTP 401 from ")
+        assert run("check", srv.url, "--token", "s3cret").returncode == 0
+        env = dict(os.environ, STATUSZ_TOKEN="s3cret")
+        r = subprocess.run(PY + ["get", srv.url, "--details"], capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert r.returncode == 0 and json.loads(r.stdout)["withDetails"] is True
+        r = run("get", srv.url, "--details", "--token", "wrong")
+        assert r.returncode == 1 and "HTTP 401" in r.stderr
+
+
+def test_check_perfdata_carries_the_ranges(ratio_server):
+    r = run("check", ratio_server.url, "-w", "~:0.05", "-c", "@0.5:1")
+    assert r.returncode == 1
+    assert "'applications.servlet.requests.chatHttp.fiveMinuteErrorsRatio'=0.1;~:0.05;@0.5:1;0;1" in r.stdout
+    assert "fiveMinuteErrorsRatio 0.1 outside warning range ~:0.05" in r.stdout
+
+
+@pytest.mark.parametrize("spec,value,alerts", [
+    ("10", -1, True), ("10", 0, False), ("10", 10, False), ("10", 10.5, True),
+    ("10:", 9.9, True), ("10:", 1e9, False),
+    ("~:10", -1e9, False), ("~:10", 10.1, True),
+    ("10:20", 9, True), ("10:20", 15, False), ("10:20", 21, True),
+    ("@10:20", 10, True), ("@10:20", 20, True), ("@10:20", 9, False),
+    ("0.05", 0.1, True), (":5", 5, False), (":5", -1, True),
+])
+def test_range_semantics(spec, value, alerts):
+    assert cli.Range(spec).alerts(value) is alerts
+
+
+@pytest.mark.parametrize("spec", ["", "abc", "20:10", "1e3", "nan", "inf", "~", "1:2:3", "@", "10:x"])
+def test_bad_ranges_are_rejected(spec):
+    with pytest.raises(ValueError):
+        cli.Range(spec)
+
+
+@pytest.mark.parametrize("args", [
+    [],                                  # no URL
+    ["http://h", "--timeout", "inf"],
+    ["http://h", "--timeout", "nan"],
+    ["http://h", "--timeout", "-1"],
+    ["http://h", "--timeout", "0"],
+    ["http://h", "--timeout", "86401"],
+    ["http://h", "--timeout", "soon"],
+    ["http://h", "-w", "20:10"],
+    ["http://h", "-c", "x"],
+    ["http://h", "--warning-ratio", "2"],
+    ["http://h", "--no-such-option"],
+    ["http://h", "-w", "1", "--warning-ratio", "0.5"],
+])
+def test_check_usage_errors_are_unknown_with_one_line(args):
+    r = run("check", *args)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout.startswith("STATUSZ UNKNOWN: usage: ")
+    assert r.stdout.count("\n") == 1
+    assert "Traceback" not in r.stderr
+    assert_plugin_line(r.stdout.rstrip("\n"))
+
+
+def test_check_names_with_a_pipe_do_not_split_the_line(clock):
+    reg = statusz.Registry(clock=clock, host_name="web|01", version="1")
+    reg.probe("applications.cache|redis", lambda: (statusz.Status.KO, "down | since\nnoon"))
+    with statusz.serve(reg, port=0) as srv:
+        r = run("check", srv.url)
+    assert r.returncode == 2
+    line = r.stdout.rstrip("\n")
+    assert_plugin_line(line)
+    text, _, perf = line.partition(" | ")
+    assert "host web/01" in text
+    assert "cache/redis Ko (down / since noon)" in text
+    assert "'cache/redis_duration'=" in perf
+
+
+def test_check_lists_probes_with_messages_and_not_groups_without_a_probe(reg):
+    reg.probe("applications.runtime", lambda: (statusz.Status.WARNING, "disk 91% full"))
+    reg.meter("applications.servlet.requests.chatHttp.successes").mark(3)  # a group, no probe
+    reg.counter("applications.website.customs.sessions").set(2)
+    with statusz.serve(reg, port=0) as srv:
+        r = run("check", srv.url)
+    assert r.returncode == 1
+    assert "probes: runtime Warning (disk 91% full);" in r.stdout
+    assert "None" not in r.stdout and "servlet" not in r.stdout.partition("|")[0]
+    assert "website" not in r.stdout.partition("|")[0]
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """Sends the headers, then a valid document at a few bytes a second."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = json.dumps({"status": "Ok", "padding": "x" * 200}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(0, len(body), 4):
+                self.wfile.write(body[i:i + 4])
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_check_timeout_bounds_a_body_sent_slowly():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        r = run("check", f"http://127.0.0.1:{httpd.server_address[1]}", "--timeout", "1")
+        elapsed = time.monotonic() - started
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    # The whole body takes 27 s; the check ends at its 1 s deadline (plus
+    # the interpreter's start-up).
+    assert r.returncode == 3, r.stdout
+    assert r.stdout.startswith("STATUSZ UNKNOWN: no complete answer from ")
+    assert "within 1 s" in r.stdout
+    assert elapsed < 10
 
 
 def test_check_unreachable_is_unknown():
@@ -80,7 +271,7 @@ def test_check_unreachable_is_unknown():
         port = s.getsockname()[1]
     r = run("check", f"http://127.0.0.1:{port}")
     assert r.returncode == 3
-    assert r.stdout.startswith("STATUSZ UNKNOWN - cannot reach")
+    assert r.stdout.startswith("STATUSZ UNKNOWN: cannot reach")
 
 
 def test_check_timeout_is_unknown():
@@ -90,7 +281,7 @@ def test_check_timeout_is_unknown():
         port = s.getsockname()[1]
         r = run("check", f"http://127.0.0.1:{port}", "--timeout", "0.5")
     assert r.returncode == 3
-    assert "no answer" in r.stdout and "0.5 s" in r.stdout
+    assert "no complete answer" in r.stdout and "0.5 s" in r.stdout
 
 
 class _NotJson(http.server.BaseHTTPRequestHandler):
@@ -130,10 +321,85 @@ def test_get_prints_the_document(controlled):
     assert run("get", "http://127.0.0.1:1").returncode == 1
 
 
+def test_get_keeps_the_urls_query(controlled):
+    srv, _ = controlled
+    r = run("get", srv.url + "/serverstatus?details=true")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["withDetails"] is True
+    r = run("get", srv.url + "/serverstatus?details=true", "--details")  # agrees
+    assert json.loads(r.stdout)["withDetails"] is True
+    r = run("get", srv.url + "/serverstatus?pretty", "--details")  # a bare pretty is true
+    assert '\n  "withDetails": true' in r.stdout
+    # Passed through, not replaced: the server's own 400 names the parameter.
+    r = run("get", srv.url + "/serverstatus?details=yes")
+    assert r.returncode == 1
+    assert "HTTP 400" in r.stderr and "'details' must be true or false, not 'yes'" in r.stderr
+    # A contradiction is a usage error, not a silent choice.
+    r = run("get", srv.url + "/serverstatus?details=false", "--details")
+    assert r.returncode == 2
+    assert "details=false" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_status_url_building():
     assert cli.status_url("127.0.0.1:8080", True) == "http://127.0.0.1:8080/serverstatus?details=true"
-    assert cli.status_url("http://h/servlet/api/serverstatus?pretty=true", False) == \
-        "http://h/servlet/api/serverstatus?pretty=true&details=false"
+    assert cli.status_url("http://h/servlet/api/serverstatus?pretty=true") == \
+        "http://h/servlet/api/serverstatus?pretty=true"
+    assert cli.status_url("http://h/?x=1&details=TRUE", True) == "http://h/serverstatus?x=1&details=TRUE"
+    assert cli.status_url("http://h/serverstatus?details=yes") == "http://h/serverstatus?details=yes"
+    with pytest.raises(cli.UsageError):
+        cli.status_url("http://h/serverstatus?details=no", True)
+    with pytest.raises(cli.UsageError):
+        cli.status_url("ftp://h/")
+
+
+def test_check_refuses_a_url_without_details(controlled):
+    srv, _ = controlled
+    r = run("check", srv.url + "/serverstatus?details=false")
+    assert r.returncode == 3
+    assert r.stdout.startswith("STATUSZ UNKNOWN: the URL sets details=false")
+
+
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"statusz {statusz.__version__}"
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_demo_bad_port_is_a_usage_error(port):
+    r = run("demo", "--port", port)
+    assert r.returncode == 2
+    assert "--port" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_demo_on_a_busy_port_exits_1():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        r = run("demo", "--port", str(s.getsockname()[1]))
+    assert r.returncode == 1
+    assert "cannot listen" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_watch_not_on_a_terminal_prints_plain_text(controlled):
+    srv, _ = controlled
+    r = run("watch", srv.url, "--iterations", "2", "--interval", "0.1")
+    assert r.returncode == 0
+    assert r.stdout.count("refreshed") == 2
+    assert "\x1b" not in r.stdout
+    assert "runtime" in r.stdout
+
+
+def test_render_watch_fits_the_width():
+    doc = load_sample()
+    doc["applications"]["runtime"]["message"] = "a very long probe message " * 10
+    for width in (40, 60, 79):
+        lines = cli.render_watch(doc, "http://127.0.0.1:8080", width)
+        assert all(len(text) <= width for text, _ in lines), width
+        assert any(text.startswith("runtime") and "Ok" in text for text, _ in lines)
+    wide = [t for t, _ in cli.render_watch(doc, "http://h", 200)]
+    assert any("a very long probe message" in t for t in wide)
+    assert any("15m/s" in t for t in wide)
 
 
 def read_pty(fd, until, timeout=60):
@@ -152,29 +418,109 @@ def read_pty(fd, until, timeout=60):
     return out
 
 
-def test_watch_redraws_under_a_terminal_and_quits_on_ctrl_c(reg):
-    reg.probe("applications.runtime", lambda: statusz.Status.WARNING)
-    reg.keyed("applications.servlet.requests.chatHttp.errorsByBot").inc("bot-7", 3)
-    reg.meter("applications.servlet.requests.chatHttp.successes").mark(5)
-    with statusz.serve(reg, port=0) as srv:
-        master, slave = pty.openpty()
-        proc = subprocess.Popen(PY + ["watch", srv.url, "--interval", "0.2"],
-                                stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-        os.close(slave)
-        try:
-            out = read_pty(master, lambda b: b.count(b"refreshed") >= 2)
-            assert out.count(b"refreshed") >= 2, out
-            assert b"\x1b[H\x1b[2J" in out  # redraws in place
-            assert b"runtime" in out and b"\x1b[1;33mWarning\x1b[0m" in out  # coloured
-            assert b"bot-7" in out and b"chatHttp.successes" in out
+def start_watch(srv, rows=24, cols=80, **env_extra):
+    """`statusz watch` on a pty of rows x cols; returns (process, master fd)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    env.update(env_extra)
+    proc = subprocess.Popen(PY + ["watch", srv.url, "--interval", "0.2"], stdin=slave, stdout=slave,
+                            stderr=slave, close_fds=True, env=env, start_new_session=True)
+    os.close(slave)
+    return proc, master
+
+
+def read_first_frames(master):
+    """The output of the first frame, then of the redraws (curses sends only
+    what changed) for a second more."""
+    out = read_pty(master, lambda b: b"refreshed" in b)
+    return out + read_pty(master, lambda b: False, timeout=1.0)
+
+
+def finish_watch(proc, master, how):
+    """Stops `watch` (SIGINT, or "q" typed); returns what it wrote after."""
+    try:
+        if how == "sigint":
             proc.send_signal(signal.SIGINT)
-            rest = read_pty(master, lambda b: False, timeout=10) if proc.wait(timeout=30) is not None else b""
-            assert proc.returncode == 0
-            assert b"\x1b[?25h" in out + rest  # cursor restored
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            os.close(master)
+        else:
+            os.write(master, b"q")
+        assert proc.wait(timeout=30) == 0
+        return read_pty(master, lambda b: False, timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+
+
+@pytest.fixture
+def busy_registry(reg):
+    build_sample(reg, load_sample())
+    reg.probe("applications.storage", lambda: (statusz.Status.WARNING, "disk 91% full"))
+    for i in range(12):  # more meters than 24 rows hold
+        reg.meter(f"applications.servlet.requests.chatHttp.extra{i}WithAVeryLongNameIndeed").mark(i)
+    return reg
+
+
+@pytest.mark.parametrize("how", ["sigint", "q"])
+def test_watch_uses_the_alternate_screen_and_restores_the_terminal(busy_registry, how):
+    with statusz.serve(busy_registry, port=0) as srv:
+        proc, master = start_watch(srv)
+        out = read_first_frames(master)
+        rest = finish_watch(proc, master, how)
+    assert b"refreshed" in out, out
+    assert out.startswith(b"\x1b[?1049h")  # the alternate screen (xterm's smcup)
+    assert b"\x1b[?1049l" not in out
+    assert b"\x1b[?1049l" in rest and b"\x1b[?25h" in rest  # left, cursor shown again
+    assert b"storage" in out and b"disk 91% full" in out
+    assert re.search(rb"\x1b\[[0-9;]*33m\s*Warning", out)  # Warning in yellow
+
+
+def test_watch_fits_an_80x24_terminal(busy_registry):
+    pyte = pytest.importorskip("pyte")
+    with statusz.serve(busy_registry, port=0) as srv:
+        proc, master = start_watch(srv, 24, 80)
+        out = read_first_frames(master)
+        finish_watch(proc, master, "sigint")
+    screen = pyte.Screen(80, 24)
+    stream = pyte.ByteStream(screen)
+    # The last frame as a VT100 would show it: cut the output where the
+    # alternate screen is left, i.e. look at it while watch is running.
+    stream.feed(out)
+    rows = screen.display
+    assert rows[0].startswith("statusz watch  http://127.0.0.1:")
+    assert rows[23].startswith("refreshed "), rows  # the status line stays on the last row
+    assert "more lines: enlarge the terminal" in rows[21]
+    assert any(r.startswith("storage ") and "Warning" in r and "disk 91% full" in r for r in rows)
+    table = [r for r in rows if "count" in r and "15m/s" in r]
+    assert table and table[0].rstrip().endswith("15m/s")  # the meter table is not wrapped
+    assert all(not r.startswith(("WithAVeryLong", "Indeed")) for r in rows)
+
+
+def test_watch_without_colour_when_no_color_is_set(busy_registry):
+    with statusz.serve(busy_registry, port=0) as srv:
+        proc, master = start_watch(srv, NO_COLOR="1")
+        out = read_first_frames(master)
+        finish_watch(proc, master, "sigint")
+    assert b"Warning" in out
+    assert not re.search(rb"\x1b\[[0-9;]*3[1-5]m", out)
+
+
+def test_watch_redraws_to_the_new_size_on_resize(busy_registry):
+    pyte = pytest.importorskip("pyte")
+    with statusz.serve(busy_registry, port=0) as srv:
+        proc, master = start_watch(srv, 24, 80)
+        out = read_first_frames(master)
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        proc.send_signal(signal.SIGWINCH)
+        out += read_first_frames(master)
+        finish_watch(proc, master, "sigint")
+    screen = pyte.Screen(120, 40)
+    stream = pyte.ByteStream(screen)
+    stream.feed(out)  # both frames: the second, after the resize, covers the first
+    rows = screen.display
+    assert rows[39].startswith("refreshed "), rows
+    assert any("15m/s" in r and r.rstrip().endswith("15m/s") and len(r.rstrip()) > 80 for r in rows)
 
 
 def test_demo_serves_the_sample_shape():

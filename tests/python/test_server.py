@@ -86,11 +86,81 @@ def test_other_methods_are_405_with_allow(server, method):
     assert headers["allow"] == "GET, HEAD"
 
 
-def test_head_has_headers_and_no_body(server):
-    status, headers, body = request(server, "HEAD", "/serverstatus")
+@pytest.mark.parametrize("target", ["/serverstatus?details=true&pretty=true", "/metrics", "/healthz"])
+def test_head_has_the_gets_headers_and_content_length_and_no_body(reg, target):
+    # RFC 9110 §9.3.2 / §8.6: HEAD's Content-Length is the GET's (or absent).
+    reg.counter("volumes.connectedPeople").set(9)
+    reg.probe("applications.runtime", lambda: statusz.Status.OK)
+    with statusz.serve(reg, port=0) as srv:
+        _, got, body = request(srv, "GET", target)
+        status, headers, head_body = request(srv, "HEAD", target)
     assert status == 200
-    assert body == b""
-    assert headers["content-type"].startswith("application/json")
+    assert head_body == b""
+    assert len(body) > 0
+    assert headers["content-length"] == got["content-length"] == str(len(body))
+    assert headers["content-type"] == got["content-type"]
+
+
+def raw(srv, data, timeout=30):
+    """Sends `data` as is; returns (status, headers, body) of the one answer
+    (the server closes the connection after an error)."""
+    with socket.create_connection((srv.host, srv.port), timeout=timeout) as s:
+        s.sendall(data)
+        r = http.client.HTTPResponse(s)
+        r.begin()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+
+
+def assert_json_error(status, headers, body, code):
+    assert status == code
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    doc = json.loads(body)
+    assert doc["status"] == code
+    assert isinstance(doc["error"], str) and doc["error"]
+
+
+def test_a_target_over_64_kib_gets_the_json_414(server):
+    # Past the standard library's 64 KiB request line limit, not only past
+    # max_target_bytes: JSON, not the standard library's HTML page.
+    status, headers, body = raw(
+        server, b"GET /serverstatus?x=" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert_json_error(status, headers, body, 414)
+    assert b"8192 bytes" in body
+
+
+def test_more_than_100_headers_get_the_json_431(server):
+    fields = b"".join(b"X-F%d: v\r\n" % i for i in range(101))
+    status, headers, body = raw(server, b"GET /serverstatus HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+    assert_json_error(status, headers, body, 431)
+    assert b"100" in body
+
+
+def test_a_header_line_over_64_kib_gets_the_json_431(server):
+    status, headers, body = raw(
+        server, b"GET /serverstatus HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
+    assert_json_error(status, headers, body, 431)
+
+
+@pytest.mark.parametrize("line", [b"GET /serverstatus HTTP/9.9", b"GET /serverstatus HTTP/1.1 extra",
+                                  b"GET /serverstatus HTTP/x"])
+def test_malformed_request_lines_get_json_errors(server, line):
+    status, headers, body = raw(server, line + b"\r\nHost: x\r\n\r\n")
+    assert status in (400, 505)
+    assert_json_error(status, headers, body, status)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "FOO"])
+def test_methods_the_standard_library_does_not_know_reach_the_handler(server, method):
+    # BaseHTTPRequestHandler alone answers 501 in HTML.
+    status, headers, body = raw(server, method.encode() + b" /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert_json_error(status, headers, body, 405)
+    assert headers["allow"] == "GET, HEAD"
+
+
+def test_post_without_content_is_405_at_once(server):
+    status, headers, body = raw(server, b"POST /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert_json_error(status, headers, body, 405)
+    assert headers["allow"] == "GET, HEAD"
 
 
 def test_oversized_target_is_414(server):
@@ -154,6 +224,29 @@ def test_rejects_bad_arguments(reg):
         statusz.serve(object(), port=0)
     with pytest.raises(ValueError):
         statusz.serve(reg, port=0, client_timeout=0)
+    with pytest.raises(TypeError):
+        statusz.serve(reg, port=0, no_such_option=1)  # a typed signature, no **options
+
+
+@pytest.mark.parametrize("token", ["", "  "])
+def test_an_empty_bearer_token_is_an_error_not_no_authentication(reg, token):
+    with pytest.raises(ValueError, match="bearer_token"):
+        statusz.serve(reg, port=0, bearer_token=token)
+
+
+def test_serve_has_a_typed_keyword_signature():
+    import inspect
+    from typing import Optional, get_type_hints
+
+    sig = inspect.signature(statusz.serve)
+    keyword_only = {n: p for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
+    assert list(keyword_only) == ["bearer_token", "metrics_prefix", "max_target_bytes",
+                                  "client_timeout", "max_connections", "log_requests"]
+    assert not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    hints = get_type_hints(statusz.serve)
+    assert hints["bearer_token"] == Optional[str]
+    assert hints["client_timeout"] is float and hints["max_connections"] is int
+    assert hints["return"] is statusz.StatusServer
 
 
 def test_a_silent_client_does_not_stall_others(reg):
@@ -184,8 +277,9 @@ def test_connections_past_the_limit_get_503_not_a_hang(reg):
                 s.sendall(b"GET /serverstatus HTTP/1.1\r\n")
             deadline_ok = False
             for _ in range(50):
-                status, _, _ = request(srv, "GET", "/serverstatus")
+                status, headers, body = request(srv, "GET", "/serverstatus")
                 if status == 503:
+                    assert_json_error(status, headers, body, 503)
                     deadline_ok = True
                     break
             assert deadline_ok
