@@ -20,7 +20,7 @@ import socket
 import threading
 from typing import Optional
 
-from ._core import Registry
+from ._core import HttpHandler, Registry
 
 __all__ = ["StatusServer", "serve"]
 
@@ -32,15 +32,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
 
     def _serve(self) -> None:
-        srv = self.server.owner
         headers = [(k, v) for k, v in self.headers.items()]
-        status, content_type, extra, body = srv.registry._handle(
-            self.command,
-            self.path,
-            headers,
-            bearer_token=srv.bearer_token or "",
-            metrics_prefix=srv.metrics_prefix,
-            max_target_bytes=srv.max_target_bytes,
+        status, content_type, extra, body = self.server.owner.handler.handle(
+            self.command, self.path, headers
         )
         if self.command == "HEAD":
             body = b""
@@ -116,8 +110,8 @@ class StatusServer:
         port: int = 8080,
         *,
         bearer_token: Optional[str] = None,
-        metrics_prefix: str = "statusz",
-        max_target_bytes: int = 8192,
+        metrics_prefix: Optional[str] = None,
+        max_target_bytes: Optional[int] = None,
         client_timeout: float = 10.0,
         max_connections: int = 64,
         log_requests: bool = False,
@@ -130,8 +124,18 @@ class StatusServer:
             raise ValueError("max_connections must be >= 1")
         self.registry = registry
         self.bearer_token = bearer_token
-        self.metrics_prefix = metrics_prefix
-        self.max_target_bytes = max_target_bytes
+        # None: HttpHandler's default (the C++ library's HttpOptions).
+        limits = {
+            name: value
+            for name, value in (
+                ("metrics_prefix", metrics_prefix),
+                ("max_target_bytes", max_target_bytes),
+            )
+            if value is not None
+        }
+        self.handler = HttpHandler(registry, bearer_token=bearer_token or "", **limits)
+        self.metrics_prefix = self.handler.metrics_prefix
+        self.max_target_bytes = self.handler.max_target_bytes
         self.client_timeout = client_timeout
         self.max_connections = max_connections
         self.log_requests = log_requests
