@@ -237,17 +237,6 @@ class Registry:
     def snapshot(self, details: bool = True) -> dict[str, Any]: ...
     def to_json(self, details: bool = True, pretty: bool = False) -> str: ...
     def to_prometheus(self, *, prefix: str = "statusz", openmetrics: bool = False) -> str: ...
-    def _handle(
-        self,
-        method: str,
-        target: str,
-        headers: list[Tuple[str, str]] = ...,
-        *,
-        bearer_token: str = "",
-        metrics_prefix: str = "statusz",
-        max_target_bytes: int = 8192,
-    ) -> Tuple[int, str, list[Tuple[str, str]], bytes]:
-        """The C++ HTTP handler on one request (used by statusz.serve())."""
     def status(self) -> Status: ...
     @property
     def clock(self) -> Clock: ...
@@ -257,6 +246,26 @@ class Registry:
     def version(self) -> str: ...
     @property
     def time_zone(self) -> str: ...
+
+class HttpHandler:
+    """The C++ HTTP handler of a Registry (statusz.serve() holds one)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        bearer_token: str = "",
+        metrics_prefix: str = ...,
+        max_target_bytes: int = ...,
+    ) -> None: ...
+    def handle(
+        self, method: str, target: str, headers: list[Tuple[str, str]] = ...
+    ) -> Tuple[int, str, list[Tuple[str, str]], bytes]:
+        """One request: (status, content type, other headers, body bytes)."""
+    @property
+    def metrics_prefix(self) -> str: ...
+    @property
+    def max_target_bytes(self) -> int: ...
 
 def to_json(value: Any, pretty: bool = False) -> str:
     """Renders a value with the C++ JSON renderer."""

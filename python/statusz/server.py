@@ -27,7 +27,7 @@ import socket
 import threading
 from typing import Optional
 
-from ._core import Registry
+from ._core import HttpHandler, Registry
 
 __all__ = ["StatusServer", "serve"]
 
@@ -39,18 +39,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
 
     def _serve(self) -> None:
-        srv = self.server.owner
         headers = [(k, v) for k, v in self.headers.items()]
         head = self.command == "HEAD"
         # HEAD is answered as GET minus the body, so Content-Length is the
         # GET's (RFC 9110 §9.3.2, §8.6).
-        status, content_type, extra, body = srv.registry._handle(
-            "GET" if head else self.command,
-            self.path,
-            headers,
-            bearer_token=srv.bearer_token or "",
-            metrics_prefix=srv.metrics_prefix,
-            max_target_bytes=srv.max_target_bytes,
+        status, content_type, extra, body = self.server.owner.handler.handle(
+            "GET" if head else self.command, self.path, headers
         )
         # A request with a body we do not read: close rather than misparse.
         if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
@@ -165,8 +159,8 @@ class StatusServer:
         port: int = 8080,
         *,
         bearer_token: Optional[str] = None,
-        metrics_prefix: str = "statusz",
-        max_target_bytes: int = 8192,
+        metrics_prefix: Optional[str] = None,
+        max_target_bytes: Optional[int] = None,
         client_timeout: float = 10.0,
         max_connections: int = 64,
         log_requests: bool = False,
@@ -181,8 +175,18 @@ class StatusServer:
             raise ValueError("max_connections must be >= 1")
         self.registry = registry
         self.bearer_token = bearer_token
-        self.metrics_prefix = metrics_prefix
-        self.max_target_bytes = max_target_bytes
+        # None: HttpHandler's default (the C++ library's HttpOptions).
+        limits = {
+            name: value
+            for name, value in (
+                ("metrics_prefix", metrics_prefix),
+                ("max_target_bytes", max_target_bytes),
+            )
+            if value is not None
+        }
+        self.handler = HttpHandler(registry, bearer_token=bearer_token or "", **limits)
+        self.metrics_prefix = self.handler.metrics_prefix
+        self.max_target_bytes = self.handler.max_target_bytes
         self.client_timeout = client_timeout
         self.max_connections = max_connections
         self.log_requests = log_requests
@@ -250,8 +254,8 @@ def serve(
     port: int = 8080,
     *,
     bearer_token: Optional[str] = None,
-    metrics_prefix: str = "statusz",
-    max_target_bytes: int = 8192,
+    metrics_prefix: Optional[str] = None,
+    max_target_bytes: Optional[int] = None,
     client_timeout: float = 10.0,
     max_connections: int = 64,
     log_requests: bool = False,
@@ -265,8 +269,10 @@ def serve(
         ``Authorization: Bearer <token>``; ``None`` (the default) means no
         authentication. An empty or blank token raises ValueError rather
         than silently disabling authentication.
-    metrics_prefix: the prefix of the Prometheus names (default ``statusz``).
-    max_target_bytes: longer request targets get 414 (default 8192).
+    metrics_prefix: the prefix of the Prometheus names (``None``: the C++
+        library's default, ``statusz``; see ``HttpHandler.metrics_prefix``).
+    max_target_bytes: longer request targets get 414 (``None``: the C++
+        library's default, 8192 bytes).
     client_timeout: seconds of silence before a client is dropped (> 0).
     max_connections: connections served at once (>= 1); more get 503.
     log_requests: log each request to stderr (the standard library's format).

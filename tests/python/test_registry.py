@@ -403,20 +403,26 @@ def test_to_prometheus(reg, clock):
 
 
 def test_http_handler(reg):
-    """Registry._handle: the C++ HTTP handler, as statusz.serve() uses it."""
+    """HttpHandler: the C++ HTTP handler, bound once, as statusz.serve() holds it."""
     reg.probe("applications.a", lambda: Status.KO)
-    status, ctype, headers, body = reg._handle("GET", "/serverstatus?details=true&pretty=true")
+    handler = statusz.HttpHandler(reg)
+    status, ctype, headers, body = handler.handle("GET", "/serverstatus?details=true&pretty=true")
     assert (status, ctype) == (200, "application/json; charset=utf-8")
     assert ("Cache-Control", "no-store") in headers
     assert isinstance(body, bytes)
     assert json.loads(body) == reg.snapshot(details=True)
-    assert reg._handle("GET", "/healthz")[0] == 503
-    assert reg._handle("GET", "/nowhere")[0] == 404
-    assert reg._handle("GET", "/serverstatus?details=maybe")[0] == 400
-    assert reg._handle("GET", "/serverstatus?details=true", [],
-                       bearer_token="secret")[0] == 401
-    assert reg._handle("GET", "/serverstatus?details=true",
-                       [("Authorization", "Bearer secret")], bearer_token="secret")[0] == 200
-    metrics = reg._handle("GET", "/metrics", [], metrics_prefix="chat")[3].decode()
+    assert handler.handle("GET", "/healthz")[0] == 503
+    assert handler.handle("GET", "/nowhere")[0] == 404
+    assert handler.handle("GET", "/serverstatus?details=maybe")[0] == 400
+    guarded = statusz.HttpHandler(reg, bearer_token="secret")
+    assert guarded.handle("GET", "/serverstatus?details=true", [])[0] == 401
+    assert guarded.handle("GET", "/serverstatus?details=true",
+                          [("Authorization", "Bearer secret")])[0] == 200
+    metrics = statusz.HttpHandler(reg, metrics_prefix="chat").handle("GET", "/metrics", [])[3].decode()
     assert 'chat_status{status="Ko"} 1' in metrics.splitlines()
-    assert reg._handle("GET", "/" + "x" * 100, max_target_bytes=50)[0] == 414
+    assert statusz.HttpHandler(reg, max_target_bytes=50).handle("GET", "/" + "x" * 100)[0] == 414
+    # The defaults are the C++ library's, and the handler keeps its registry.
+    assert (handler.metrics_prefix, handler.max_target_bytes) == ("statusz", 8192)
+    alone = statusz.HttpHandler(statusz.Registry(host_name="gone"))
+    gc.collect()
+    assert json.loads(alone.handle("GET", "/serverstatus")[3])["hostName"] == "gone"

@@ -1,0 +1,71 @@
+// statusz._core: HttpHandler, the C++ HTTP handler (statusz/http.hpp) bound
+// once per server: statusz.serve() holds one and calls handle() per request.
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "bindings.hpp"
+
+namespace statusz_py {
+
+void register_http(py::module_& m) {
+  using statusz::HttpHandler;
+  using py::arg;
+  const statusz::HttpOptions defaults;
+
+  py::class_<HttpHandler>(
+      m, "HttpHandler", py::is_final(), py::custom_type_setup(gc_patients_setup),
+      "The status endpoints of a Registry as a function from (method, request "
+      "target, headers) to a response: GET /serverstatus (and "
+      "/servlet/api/serverstatus), /metrics and /healthz, exactly as C++ "
+      "services serve them. statusz.serve() holds one. Safe from any thread.")
+      .def(py::init([](const PyRegistry& r, std::string bearer_token,
+                       std::string metrics_prefix, std::size_t max_target_bytes) {
+             statusz::HttpOptions o;
+             o.bearer_token = std::move(bearer_token);
+             o.metrics_prefix = std::move(metrics_prefix);
+             o.max_target_bytes = max_target_bytes;
+             return std::make_unique<HttpHandler>(r.reg, std::move(o));
+           }),
+           arg("registry"), py::kw_only(), arg("bearer_token") = defaults.bearer_token,
+           arg("metrics_prefix") = defaults.metrics_prefix,
+           arg("max_target_bytes") = defaults.max_target_bytes, py::keep_alive<1, 2>(),
+           "registry: the Registry served (kept alive by the handler); "
+           "bearer_token: when not empty, required (\"Authorization: Bearer "
+           "<token>\") for details=true and /metrics; metrics_prefix: the "
+           "Prometheus names' prefix; max_target_bytes: longer request targets "
+           "get 414.")
+      .def(
+          "handle",
+          [](const HttpHandler& h, const std::string& method, const std::string& target,
+             const statusz::Headers& headers) {
+            statusz::HttpResponse resp;
+            {
+              py::gil_scoped_release nogil;
+              resp = h.handle(method, target, headers);
+            }
+            return py::make_tuple(resp.status, resp.content_type, resp.headers,
+                                  py::bytes(resp.body));
+          },
+          arg("method"), arg("target"), arg("headers") = statusz::Headers{},
+          "One request: (status, content type, other headers as (name, value) "
+          "pairs, body bytes). Never raises for bad input: errors are JSON "
+          "responses (400, 401, 404, 405, 414). Releases the GIL; runs the "
+          "probes when the route needs them.")
+      .def_property_readonly(
+          "metrics_prefix",
+          [](const HttpHandler& h) { return h.options().metrics_prefix; },
+          "The Prometheus names' prefix.")
+      .def_property_readonly(
+          "max_target_bytes",
+          [](const HttpHandler& h) { return h.options().max_target_bytes; },
+          "Request targets longer than this get 414.")
+      .def("__repr__", [](const HttpHandler& h) {
+        return "HttpHandler(metrics_prefix=" + repr_str(h.options().metrics_prefix) +
+               ", max_target_bytes=" + std::to_string(h.options().max_target_bytes) +
+               ")";
+      });
+}
+
+}  // namespace statusz_py
