@@ -464,7 +464,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           "advance",
           [](ManualClock& c, double seconds) {
             const Nanos d = seconds_to_nanos(seconds, "seconds");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             c.advance(d);
           },
           arg("seconds"),
@@ -474,14 +474,14 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       .def(
           "advance_ns",
           [](ManualClock& c, std::int64_t ns) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             c.advance(Nanos(ns));
           },
           arg("ns"), "Like advance(), in integer nanoseconds.")
       .def_property_readonly(
           "waiters",
           [](const ManualClock& c) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return c.waiters();
           },
           "How many threads are blocked waiting on this clock (a snapshot or "
@@ -490,7 +490,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           "await_waiters",
           [](const ManualClock& c, std::size_t n, std::optional<double> timeout) {
             if (!timeout) {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               c.await_waiters(n);
               return true;
             }
@@ -502,7 +502,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
             auto pause = std::chrono::microseconds(20);
             for (;;) {
               {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil;
                 if (c.waiters() >= n) return true;
                 if (std::chrono::steady_clock::now() >= deadline) return false;
                 std::this_thread::sleep_for(pause);
@@ -685,7 +685,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           [](const Gauge& g) {
             statusz::Value v;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               v = g.value();
             }
             return to_python(v);
@@ -709,7 +709,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
                  make_probe_function(make_slot(std::move(fn), "probe"));
              const statusz::ProbeOptions o = probe_options(timeout, max_age);
              Clock& c = clock != nullptr ? *clock : statusz::default_clock();
-             py::gil_scoped_release nogil;
+             ReleaseGil nogil;
              return std::make_unique<Probe>(std::move(f), c, o);
            }),
            arg("fn"), py::kw_only(), arg("clock") = py::none(),
@@ -718,7 +718,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       .def(
           "run",
           [](Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return p.run();
           },
           "Runs the probe (or joins the run in progress, or reuses a result "
@@ -727,19 +727,19 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       .def_property_readonly(
           "running",
           [](const Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return p.running();
           },
           "True while a run is in progress (it may be hung).")
       .def_property(
           "timeout",
           [](const Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return nanos_to_seconds(p.options().timeout);
           },
           [](Probe& p, double timeout) {
             const Nanos t = seconds_to_nanos(timeout, "timeout");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             statusz::ProbeOptions o = p.options();
             o.timeout = t;
             p.set_options(o);
@@ -748,12 +748,12 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       .def_property(
           "max_age",
           [](const Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return nanos_to_seconds(p.options().max_age);
           },
           [](Probe& p, double max_age) {
             const Nanos a = seconds_to_nanos(max_age, "max_age");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             statusz::ProbeOptions o = p.options();
             o.max_age = a;
             p.set_options(o);
@@ -762,7 +762,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       .def("__repr__", [](const Probe& p) {
         statusz::ProbeOptions o;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           o = p.options();
         }
         return "Probe(timeout=" + repr_double(nanos_to_seconds(o.timeout)) +
@@ -798,7 +798,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           [](PyRegistry& r, const std::string& path) -> Meter& {
             Meter* mt = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               mt = &r.reg.meter(path);
             }
             r.remember(mt);
@@ -809,7 +809,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       .def(
           "counter",
           [](PyRegistry& r, const std::string& path) -> Counter& {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return r.reg.counter(path);
           },
           arg("path"), py::return_value_policy::reference_internal,
@@ -818,7 +818,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           "keyed",
           [](PyRegistry& r, const std::string& path, long long max_keys) -> KeyedCounter& {
             const std::size_t n = positive_size(max_keys, "max_keys");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return r.reg.keyed(path, n);
           },
           arg("path"),
@@ -839,7 +839,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
             statusz::Gauge::Function f = make_gauge_function(slot);
             Gauge* g = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               g = &r.reg.gauge(path, std::move(f));
             }
             r.set_slot(g, std::move(slot));
@@ -873,7 +873,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
             }
             Gauge* g = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               g = &r.reg.gauge(path, std::move(f));
             }
             r.forget_slot(g);  // a Python function it replaced is gone
@@ -902,7 +902,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
             statusz::Probe::Function f = make_probe_function(slot);
             Probe* p = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               p = &r.reg.probe(path, std::move(f), o);
             }
             r.set_slot(p, std::move(slot));
@@ -917,7 +917,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       .def(
           "contains",
           [](const PyRegistry& r, const std::string& path) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return r.reg.contains(path);
           },
           arg("path"), "True if something (a group or a metric) is at `path`.")
@@ -932,7 +932,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
             }
             if (!statusz::detail::is_valid_utf8(view)) return false;
             const std::string p(view);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             try {
               return r.reg.contains(p);
             } catch (const std::invalid_argument&) {
@@ -946,7 +946,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           [](const PyRegistry& r, const std::string& path) {
             statusz::Kind k;
             try {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               k = r.reg.kind(path);
             } catch (const std::out_of_range&) {
               throw py::key_error("nothing registered at '" + path + "'");
@@ -959,7 +959,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           [](const PyRegistry& r, bool details) {
             statusz::Value v;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               v = r.reg.snapshot(details);
             }
             return to_python(v);
@@ -974,7 +974,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           [](const PyRegistry& r, bool details, bool pretty) {
             std::string s;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               s = r.reg.to_json(details, pretty);
             }
             return py::str(s);
@@ -991,7 +991,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
                                    : statusz::ExpositionFormat::Text004;
             std::string s;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               s = statusz::to_prometheus(r.reg, o);
             }
             return py::str(s);
@@ -1012,7 +1012,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
             o.max_target_bytes = max_target_bytes;
             statusz::HttpResponse resp;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               resp = statusz::HttpHandler(r.reg, std::move(o))
                          .handle(method, target, headers);
             }
@@ -1029,7 +1029,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
           [](const PyRegistry& r) {
             Status s;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               s = r.reg.status();
             }
             return status_to_python(s);
@@ -1062,7 +1062,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
         const statusz::Value v = to_value(value);
         std::string s;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           s = statusz::to_json(v, pretty);
         }
         return py::str(s);
@@ -1072,6 +1072,10 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
       "dicts with str keys) with the C++ JSON renderer: the same bytes a "
       "Registry writes. to_json(reg.snapshot()) == reg.to_json() for the same "
       "moment.");
+
+  // Lifecycle (lifecycle.cpp): GC of standalone probes and gauges, TypeError
+  // on uninitialised objects.
+  install_lifecycle(m);
 
   // From now on C++ threads must not enter Python: set before finalization.
   py::module_::import("atexit").attr("register")(py::cpp_function(
