@@ -7,6 +7,10 @@
 //    object made with __new__ whose __init__ never ran (instead of using a
 //    null C++ object). The hot methods (Meter.mark, Counter.inc/dec/set,
 //    KeyedCounter.inc) check this themselves (fast.cpp).
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "common.hpp"
 
 namespace statusz_py {
@@ -96,27 +100,23 @@ PyObject* checked_call(PyObject* data, PyObject* const* args, Py_ssize_t nargs,
                              kwnames);
 }
 
-PyMethodDef g_checked = {
-    "checked",
-    reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(checked_call)),
-    METH_FASTCALL | METH_KEYWORDS, nullptr};
-
+// The checked function, named and documented as the original (its method
+// definition and strings are leaked: they live as long as the class).
 py::object checked(py::handle original, py::handle cls) {
+  auto text_of = [&](const char* attr) -> std::string {
+    py::object v = py::getattr(original, attr, py::none());
+    return v.is_none() ? std::string() : py::str(v).cast<std::string>();
+  };
+  auto* name = new std::string(text_of("__name__"));
+  auto* doc = new std::string(text_of("__doc__"));
+  auto* def = new PyMethodDef{
+      name->c_str(),
+      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(checked_call)),
+      METH_FASTCALL | METH_KEYWORDS, doc->empty() ? nullptr : doc->c_str()};
   py::tuple data = py::make_tuple(original, cls);
-  PyObject* f = PyCFunction_New(&g_checked, data.ptr());
+  PyObject* f = PyCFunction_New(def, data.ptr());
   if (f == nullptr) throw py::error_already_set();
-  py::object fn = py::reinterpret_steal<py::object>(f);
-  // Keep the original's name and docstring visible.
-  for (const char* attr : {"__name__", "__qualname__", "__doc__"}) {
-    if (py::hasattr(original, attr)) {
-      try {
-        fn.attr(attr) = original.attr(attr);
-      } catch (py::error_already_set&) {
-        // builtin functions have read-only names: shown through __wrapped__.
-      }
-    }
-  }
-  return fn;
+  return py::reinterpret_steal<py::object>(f);
 }
 
 void guard_uninitialised(py::handle cls) {
