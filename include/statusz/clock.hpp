@@ -391,9 +391,8 @@ class ManualClock final : public Clock {
 inline Clock& default_clock() {
   static SteadyClock* const clock = [] {
     auto* c = new SteadyClock();
-    std::atexit([] {
-      static_cast<SteadyClock&>(default_clock()).stop_ticker();
-    });
+    std::atexit(
+        [] { static_cast<SteadyClock&>(default_clock()).stop_ticker(); });
     return c;
   }();
   return *clock;

@@ -4,13 +4,13 @@
 // Each probe runs on a worker thread of its own, created when a run is
 // requested and ended after `worker_idle` without one, so the probes of one
 // snapshot run concurrently, a caller never waits longer than the timeout,
-// and idle probes hold no thread. A run that throws is Ko with the exception's message; a
-// run that does not finish in time reads Unknown. A run still in progress is
-// never started again: later callers wait for it (up to their own timeout), so
-// a probe that hangs forever holds one thread, however many requests come.
-// With max_age > 0, a result younger than max_age is reused without a run.
-// Durations are measured with the probe's clock; timeouts wait on it too (a
-// ManualClock test drives them with advance(), without sleeping).
+// and idle probes hold no thread. A run that throws is Ko with the exception's
+// message; a run that does not finish in time reads Unknown. A run still in
+// progress is never started again: later callers wait for it (up to their own
+// timeout), so a probe that hangs forever holds one thread, however many
+// requests come. With max_age > 0, a result younger than max_age is reused
+// without a run. Durations are measured with the probe's clock; timeouts wait
+// on it too (a ManualClock test drives them with advance(), without sleeping).
 //
 // Cost: start() + wait() take the probe's mutex and wake its worker; the
 // function runs outside any statusz lock.

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <thread>
 #include <limits>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "common.hpp"
@@ -186,8 +186,8 @@ PyRef::Holder::~Holder() {
 
 std::shared_ptr<FnSlot> make_slot(py::object fn, const char* what) {
   if (!PyCallable_Check(fn.ptr())) {
-    throw py::type_error(std::string(what) + " function must be callable, not " +
-                         type_name_of(fn));
+    throw py::type_error(std::string(what) +
+                         " function must be callable, not " + type_name_of(fn));
   }
   return std::make_shared<FnSlot>(PyRef(std::move(fn)));
 }
@@ -267,8 +267,9 @@ statusz::Value GaugeCall::operator()() const {
   if (!interpreter_alive()) return statusz::Value();
   const PyRef ref = slot->get();
   if (!ref) return statusz::Value();
-  return call_python(ref.get().ptr(), statusz::Value(),
-                     [](PyObject* r, statusz::Value) { return gauge_value(r); });
+  return call_python(
+      ref.get().ptr(), statusz::Value(),
+      [](PyObject* r, statusz::Value) { return gauge_value(r); });
 }
 
 statusz::Probe::Function make_probe_function(std::shared_ptr<FnSlot> slot) {
@@ -304,7 +305,8 @@ bool utf8_view(PyObject* obj, std::string_view& out, py::object& keep_alive,
 
 statusz::Nanos seconds_to_nanos(double seconds, const char* what) {
   if (!std::isfinite(seconds)) {
-    throw py::value_error(std::string(what) + " must be a finite number of seconds");
+    throw py::value_error(std::string(what) +
+                          " must be a finite number of seconds");
   }
   const double ns = std::round(seconds * 1e9);
   // 2^63 ns is about 292 years.

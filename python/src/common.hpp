@@ -15,14 +15,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <memory>
+#include <mutex>
 #include <statusz/http.hpp>
 #include <statusz/json.hpp>
 #include <statusz/prometheus.hpp>
 #include <statusz/registry.hpp>
 #include <statusz/version.hpp>
-
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 

@@ -120,9 +120,9 @@ py::object checked(py::handle original, py::handle cls) {
 }
 
 void guard_uninitialised(py::handle cls) {
-  static const char* const kSkip[] = {"__init__", "__new__", "__dict__",
-                                      "__doc__",  "__module__",
-                                      "__weakref__", "__qualname__"};
+  static const char* const kSkip[] = {
+      "__init__",   "__new__",     "__dict__",    "__doc__",
+      "__module__", "__weakref__", "__qualname__"};
   py::dict members = py::reinterpret_borrow<py::dict>(
       reinterpret_cast<PyTypeObject*>(cls.ptr())->tp_dict);
   py::object property = py::module_::import("builtins").attr("property");
@@ -143,9 +143,9 @@ void guard_uninitialised(py::handle cls) {
       py::object fget = v.attr("fget"), fset = v.attr("fset");
       py::object new_get = fget.is_none() ? fget : checked(fget, cls);
       py::object new_set = fset.is_none() ? fset : checked(fset, cls);
-      replace.emplace_back(py::reinterpret_borrow<py::object>(item.first),
-                           property(new_get, new_set, py::none(),
-                                    v.attr("__doc__")));
+      replace.emplace_back(
+          py::reinterpret_borrow<py::object>(item.first),
+          property(new_get, new_set, py::none(), v.attr("__doc__")));
     }
   }
   for (auto& [name, value] : replace) {

@@ -173,15 +173,20 @@ TEST(Lifecycle, TwoProbesAskingForEachOtherDoNotDeadlock) {
   RegistryOptions o;
   o.clock = &clock;
   Registry reg(o);
-  reg.probe("a", [&] { return reg.status() == Status::Ko ? Status::Ko : Status::Ok; });
-  reg.probe("b", [&] { return reg.status() == Status::Ko ? Status::Ko : Status::Ok; });
+  reg.probe("a", [&] {
+    return reg.status() == Status::Ko ? Status::Ko : Status::Ok;
+  });
+  reg.probe("b", [&] {
+    return reg.status() == Status::Ko ? Status::Ko : Status::Ok;
+  });
   auto outer = std::async(std::launch::async, [&] { return reg.to_json(); });
   ASSERT_EQ(outer.wait_for(10s), std::future_status::ready);
   const std::string doc = outer.get();
   EXPECT_EQ(doc.find("no answer"), std::string::npos) << doc;
 }
 
-// ---- thread creation failure -------------------------------------------------
+// ---- thread creation failure
+// -------------------------------------------------
 
 std::atomic<int> g_failures{0};
 bool fail_n_times() { return g_failures.fetch_sub(1) <= 0; }
@@ -244,7 +249,8 @@ TEST(Lifecycle, ASteadyClockTickerThatCannotBeCreatedIsRetried) {
   EXPECT_TRUE(other.ticking());
 }
 
-// ---- idle probe workers --------------------------------------------------------
+// ---- idle probe workers
+// --------------------------------------------------------
 
 TEST(Lifecycle, IdleProbeWorkersEnd) {
   ManualClock clock;
@@ -269,7 +275,8 @@ TEST(Lifecycle, TwoThousandProbesDoNotKeepTwoThousandThreads) {
   ProbeOptions o;
   o.worker_idle = 1ms;
   for (int i = 0; i < 2000; ++i) {
-    reg.probe("p" + std::to_string(i), [] { return Status::Ok; }, o);
+    reg.probe(
+        "p" + std::to_string(i), [] { return Status::Ok; }, o);
   }
   const std::size_t before = thread_count();
   EXPECT_EQ(reg.status(), Status::Ok);
@@ -278,7 +285,8 @@ TEST(Lifecycle, TwoThousandProbesDoNotKeepTwoThousandThreads) {
   EXPECT_EQ(reg.status(), Status::Ok);  // workers come back on demand
 }
 
-// ---- fork ---------------------------------------------------------------------
+// ---- fork
+// ---------------------------------------------------------------------
 
 #if defined(STATUSZ_TSAN)
 #define SKIP_UNDER_TSAN() \
@@ -331,10 +339,12 @@ TEST(Lifecycle, AForkedChildRunsItsProbes) {
   std::shared_future<void> gate = release.get_future().share();
   std::atomic<bool> hang{false};
   Registry reg;
-  reg.probe("db", [&hang, gate] {
-    if (hang) gate.wait();
-    return ProbeResult(Status::Ok, "fine");
-  }, {200ms, Nanos(0)});
+  reg.probe("db",
+            [&hang, gate] {
+              if (hang) gate.wait();
+              return ProbeResult(Status::Ok, "fine");
+            },
+            {200ms, Nanos(0)});
   ASSERT_EQ(reg.status(), Status::Ok);
   // A run in progress in the parent at the fork (hung there).
   hang = true;
