@@ -280,7 +280,12 @@ class SteadyClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(std::chrono::system_clock::time_point wall_start = {})
-      : wall_start_(wall_start) {}
+      : wall_start_(wall_start),
+        fork_handler_(detail::ForkGate::instance().add_child_handler(
+            [this] { reset_after_fork(); })) {}
+  ~ManualClock() override {
+    detail::ForkGate::instance().remove_child_handler(fork_handler_);
+  }
 
   Nanos now() const noexcept override {
     return Nanos(now_.load(std::memory_order_acquire));
@@ -382,6 +387,15 @@ class ManualClock final : public Clock {
   mutable std::mutex waiters_mu_;
   mutable std::condition_variable waiters_changed_;
   std::vector<Waiter*> waiters_;
+  std::uint64_t fork_handler_;
+
+  // In a forked child's only thread: the parent's waiters are not there.
+  void reset_after_fork() noexcept {
+    ticks_.reset_after_fork();
+    new (&waiters_mu_) std::mutex();
+    new (&waiters_changed_) std::condition_variable();
+    waiters_.clear();
+  }
 };
 
 // The process-wide SteadyClock used when no clock is given. Created on first

@@ -267,6 +267,14 @@ TEST(Lifecycle, IdleProbeWorkersEnd) {
   EXPECT_TRUE(probe.has_worker());
 }
 
+TEST(Lifecycle, ProbeWorkersEndAfterAMinuteIdleByDefault) {
+  EXPECT_EQ(ProbeOptions().worker_idle, std::chrono::seconds(60));
+  ProbeOptions o;
+  o.worker_idle = Nanos(-1);
+  EXPECT_THROW(Probe([] { return Status::Ok; }, default_clock(), o),
+               std::invalid_argument);
+}
+
 TEST(Lifecycle, TwoThousandProbesDoNotKeepTwoThousandThreads) {
   ManualClock clock;
   RegistryOptions ro;
@@ -357,6 +365,30 @@ TEST(Lifecycle, AForkedChildRunsItsProbes) {
               return doc.find("\"Ok\"") != std::string::npos ? 0 : 2;
             }),
             0);
+  release.set_value();
+}
+
+TEST(Lifecycle, AManualClockWithWaitersInTheParentWorksInTheChild) {
+  SKIP_UNDER_TSAN();
+  ManualClock clock;
+  std::promise<void> release;
+  std::shared_future<void> gate = release.get_future().share();
+  Probe probe(
+      [gate] {
+        gate.wait();
+        return Status::Ok;
+      },
+      clock, {1s, Nanos(0)});
+  auto waiting = std::async(std::launch::async, [&] { return probe.run(); });
+  ASSERT_TRUE(clock.await_waiters(1, 10s));
+  EXPECT_EQ(in_child([&] {
+              if (clock.waiters() != 0) return 1;  // the waiter is not here
+              clock.advance(10s);                  // no phantom waiter to wake
+              return clock.now() == 10s ? 0 : 2;
+            }),
+            0);
+  clock.advance(1s);
+  EXPECT_TRUE(waiting.get().timed_out);
   release.set_value();
 }
 

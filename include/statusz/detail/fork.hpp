@@ -11,8 +11,9 @@
 // condition-variable wait is done outside of any section). In the child the
 // gate reopens, then the child handlers run: they restart what fork() did not
 // copy (threads) in the child's only thread.
-// Cost: entering and leaving a section takes the gate's mutex (uncontended
-// except around fork); none of it is on a hot path (mark, inc, update).
+// Cost: entering and leaving a section is an atomic increment and decrement
+// of one process-wide counter (a mutex only while a fork is in progress); none
+// of it is on a hot path (mark, inc, update).
 //
 // start_thread(): std::thread construction through a hook tests can set to
 // make creation fail as the OS does when out of threads (EAGAIN).
@@ -100,16 +101,29 @@ class ForkGate {
     return d;
   }
 
+  // Fast path: one atomic increment and one load. Sequentially consistent
+  // with on_prepare() (which sets closed_, then reads active_): either the
+  // entering thread sees the gate closed, or fork() waits for it.
   void enter() {
     if (depth()++ > 0) return;
-    std::unique_lock<std::mutex> g(mu_);
-    open_.wait(g, [&] { return !closed_; });
-    ++active_;
+    for (;;) {
+      active_.fetch_add(1, std::memory_order_seq_cst);
+      if (!closed_.load(std::memory_order_seq_cst)) return;
+      release_one();
+      std::unique_lock<std::mutex> g(mu_);
+      open_.wait(g, [&] { return !closed_.load(std::memory_order_seq_cst); });
+    }
   }
   void leave() noexcept {
     if (--depth() > 0) return;
-    std::lock_guard<std::mutex> g(mu_);
-    if (--active_ == 0 && closed_) drained_.notify_all();
+    release_one();
+  }
+  void release_one() noexcept {
+    active_.fetch_sub(1, std::memory_order_seq_cst);
+    if (closed_.load(std::memory_order_seq_cst)) {
+      std::lock_guard<std::mutex> g(mu_);
+      drained_.notify_all();
+    }
   }
 
   static void on_prepare() {
@@ -117,8 +131,9 @@ class ForkGate {
     // The forking thread may itself be inside a section: do not wait for it.
     const std::size_t own = depth() > 0 ? 1 : 0;
     std::unique_lock<std::mutex> g(gate.mu_);
-    gate.closed_ = true;
-    gate.drained_.wait(g, [&] { return gate.active_ <= own; });
+    gate.closed_.store(true, std::memory_order_seq_cst);
+    gate.drained_.wait(
+        g, [&] { return gate.active_.load(std::memory_order_seq_cst) <= own; });
     g.unlock();
     gate.handlers_mu_.lock();
   }
@@ -127,7 +142,7 @@ class ForkGate {
     gate.handlers_mu_.unlock();
     {
       std::lock_guard<std::mutex> g(gate.mu_);
-      gate.closed_ = false;
+      gate.closed_.store(false, std::memory_order_seq_cst);
     }
     gate.open_.notify_all();
   }
@@ -138,8 +153,8 @@ class ForkGate {
     new (&gate.mu_) std::mutex();
     new (&gate.open_) std::condition_variable();
     new (&gate.drained_) std::condition_variable();
-    gate.active_ = depth() > 0 ? 1 : 0;
-    gate.closed_ = false;
+    gate.active_.store(depth() > 0 ? 1 : 0, std::memory_order_relaxed);
+    gate.closed_.store(false, std::memory_order_relaxed);
     gate.forks_.fetch_add(1, std::memory_order_acq_rel);
     std::vector<std::function<void()>> fns;
     try {
@@ -159,8 +174,8 @@ class ForkGate {
   std::mutex mu_;
   std::condition_variable open_;
   std::condition_variable drained_;
-  std::size_t active_ = 0;
-  bool closed_ = false;
+  std::atomic<std::size_t> active_{0};  // threads inside a section
+  std::atomic<bool> closed_{false};     // fork() in progress
   std::atomic<std::uint64_t> forks_{0};
 
   std::mutex handlers_mu_;
