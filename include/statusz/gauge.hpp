@@ -40,6 +40,12 @@ class Gauge {
     fn_.swap(p);
   }  // the old function is destroyed here, after the unlock
 
+  // The current function (shared: it stays valid while a read uses it).
+  std::shared_ptr<const Function> function() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return fn_;
+  }
+
   Value value() const {
     std::shared_ptr<const Function> fn;
     {

@@ -3,6 +3,8 @@
 // and keys are escaped, invalid UTF-8 becomes U+FFFD, integers are written as
 // integers, doubles in their shortest round-trip form (always with a '.' or an
 // exponent, so they read back as floating point), and NaN/Infinity as null.
+// Depth is bounded: a value nested deeper than kMaxJsonDepth arrays/objects
+// renders as null at that depth (the stack use of rendering is bounded).
 // Cost: one pass, appending to a string; no allocation beyond its growth.
 // Pure functions: thread-safe on distinct outputs.
 #pragma once
@@ -19,6 +21,9 @@
 #include "value.hpp"
 
 namespace statusz {
+
+// Arrays and objects nested deeper than this render as null.
+inline constexpr int kMaxJsonDepth = 256;
 
 namespace detail {
 
@@ -121,6 +126,10 @@ inline void append_newline_indent(std::string& out, int depth) {
 
 inline void append_json(std::string& out, const Value& v, bool pretty,
                         int depth) {
+  if (depth > kMaxJsonDepth) {
+    out += "null";
+    return;
+  }
   switch (v.type()) {
     case Value::Type::Null:
       out += "null";

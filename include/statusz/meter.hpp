@@ -59,6 +59,7 @@ class Meter final : private detail::Tickable {
   // All five figures, consistent with one another.
   MeterSnapshot snapshot() const {
     const Nanos now = clock_->now();
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     catch_up(now);
     MeterSnapshot s;

@@ -142,6 +142,7 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
 
   Meter& meter(std::string_view path) {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     Node& n = walk(path, Kind::Meter);
     if (!n.meter) n.meter = std::make_unique<Meter>(*clock_);
@@ -149,6 +150,7 @@ class Registry {
   }
 
   Counter& counter(std::string_view path) {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     Node& n = walk(path, Kind::Counter);
     if (!n.counter) n.counter = std::make_unique<Counter>();
@@ -159,6 +161,7 @@ class Registry {
   // returned as it is.
   KeyedCounter& keyed(std::string_view path,
                       std::size_t max_keys = KeyedCounter::kDefaultMaxKeys) {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     Node& n = walk(path, Kind::KeyedCounter);
     if (!n.keyed) n.keyed = std::make_unique<KeyedCounter>(max_keys);
@@ -167,6 +170,7 @@ class Registry {
 
   // Registers (or replaces the function of) a gauge.
   Gauge& gauge(std::string_view path, Gauge::Function fn) {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     Node& n = walk(path, Kind::Gauge);
     if (n.gauge) {
@@ -187,6 +191,7 @@ class Registry {
   // options).
   Probe& probe(std::string_view path, Probe::Function fn,
                ProbeOptions options = {}) {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     Node& n = walk(path, Kind::Group);
     for (const auto& child : n.children) {
@@ -208,11 +213,13 @@ class Registry {
 
   // Whether anything (a group or a metric) is registered at `path`.
   bool contains(std::string_view path) const {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     return find(path) != nullptr;
   }
   // The kind at `path`; throws std::out_of_range if nothing is there.
   Kind kind(std::string_view path) const {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     const Node* n = find(path);
     if (n == nullptr) {
@@ -413,6 +420,7 @@ class Registry {
   }
 
   std::shared_ptr<const Plan> current_plan() const {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     if (!plan_ || plan_generation_ != generation_) {
       auto plan = std::make_shared<Plan>();

@@ -1,12 +1,18 @@
 // Python callables run by C++ threads (probe workers, snapshot builders), and
 // the small conversions they need.
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "common.hpp"
+
+#if defined(__GLIBCXX__)
+#include <cxxabi.h>
+#endif
 
 namespace statusz_py {
 
@@ -38,32 +44,82 @@ std::string type_name_of(py::handle obj) {
 // Threads that already had a thread state (Python threads) are left alone.
 struct ThreadStateKeeper {
   bool decided = false;
-  bool kept = false;
+  PyThreadState* kept = nullptr;  // this thread's own state (GIL not held)
   ~ThreadStateKeeper() {
-    if (!kept || !interpreter_alive()) return;  // at exit: leaked
-    py::gil_scoped_acquire gil;
-    gil.dec_ref();  // the last release (at scope exit) deletes the state
+    if (kept == nullptr || !interpreter_alive()) return;  // at exit: leaked
+    take_gil_or_park(kept);
+    PyGILState_Release(PyGILState_UNLOCKED);  // deletes the state
   }
 };
 thread_local ThreadStateKeeper t_keeper;
 
-// Takes the GIL for a call from a C++ thread, keeping its thread state.
+// Holds the GIL for a call from a C++ thread, keeping its thread state. If
+// the interpreter is finalizing, taking the GIL parks the thread for good.
 class PythonCall {
  public:
-  PythonCall() : fresh_(!t_keeper.decided && PyGILState_GetThisThreadState() == nullptr) {
+  PythonCall() noexcept {
     if (!t_keeper.decided) {
       t_keeper.decided = true;
-      if (fresh_) {
-        gil_.inc_ref();
-        t_keeper.kept = true;
+      if (PyGILState_GetThisThreadState() == nullptr) {
+        ensure_or_park();  // a fresh thread state, kept for the thread's life
+        t_keeper.kept = PyThreadState_Get();
+        kept_ = true;
+        return;
       }
+    }
+    if (t_keeper.kept != nullptr) {
+      take_gil_or_park(t_keeper.kept);
+      kept_ = true;
+    } else {
+      state_ = ensure_or_park();
+    }
+  }
+  ~PythonCall() {
+    if (kept_) {
+      PyEval_SaveThread();
+    } else {
+      PyGILState_Release(state_);
+    }
+  }
+  PythonCall(const PythonCall&) = delete;
+  PythonCall& operator=(const PythonCall&) = delete;
+
+ private:
+  static PyGILState_STATE ensure_or_park() noexcept {
+    try {
+      return PyGILState_Ensure();
+#if defined(__GLIBCXX__)
+    } catch (abi::__forced_unwind&) {
+      park_forever();
+#endif
+    } catch (...) {
+      park_forever();
     }
   }
 
- private:
-  bool fresh_;
-  py::gil_scoped_acquire gil_;
+  bool kept_ = false;
+  PyGILState_STATE state_ = PyGILState_UNLOCKED;
 };
+
+// Calls fn() (GIL held) and converts its result with convert(result);
+// a thread the finalizing interpreter ends inside the call is parked (no C++
+// destructor runs without the GIL). convert() owns the new reference.
+// PythonCall is outside the try block: the catch must be reached without
+// releasing a GIL this thread no longer holds.
+template <class R, class Convert>
+R call_python(PyObject* fn, R on_error, Convert convert) noexcept {
+  PythonCall gil;
+  try {
+    PyObject* r = PyObject_CallNoArgs(fn);
+    return convert(r, std::move(on_error));
+#if defined(__GLIBCXX__)
+  } catch (abi::__forced_unwind&) {
+    park_forever();
+#endif
+  } catch (...) {
+    return on_error;
+  }
+}
 }  // namespace
 
 bool interpreter_alive() noexcept {
@@ -78,6 +134,22 @@ bool interpreter_alive() noexcept {
 
 void mark_shutting_down() noexcept {
   g_shutting_down.store(true, std::memory_order_release);
+}
+
+void park_forever() noexcept {
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(24));
+}
+
+void take_gil_or_park(PyThreadState* state) noexcept {
+  try {
+    PyEval_RestoreThread(state);
+#if defined(__GLIBCXX__)
+  } catch (abi::__forced_unwind&) {
+    park_forever();  // never rethrown: the thread never unwinds
+#endif
+  } catch (...) {
+    park_forever();
+  }
 }
 
 PyRef::PyRef(py::object o) : holder_(std::make_shared<Holder>()) {
@@ -97,74 +169,115 @@ PyRef::Holder::~Holder() {
 #else
   if (_Py_IsFinalizing()) return;
 #endif
-  py::gil_scoped_acquire gil;
+  const PyGILState_STATE state = [] {
+    try {
+      return PyGILState_Ensure();
+#if defined(__GLIBCXX__)
+    } catch (abi::__forced_unwind&) {
+      park_forever();
+#endif
+    } catch (...) {
+      park_forever();
+    }
+  }();
   Py_DECREF(ptr);
+  PyGILState_Release(state);
 }
 
 std::shared_ptr<FnSlot> make_slot(py::object fn, const char* what) {
   if (!PyCallable_Check(fn.ptr())) {
-    throw py::type_error(std::string(what) + " function must be callable, not " +
-                         type_name_of(fn));
+    throw py::type_error(std::string(what) +
+                         " function must be callable, not " + type_name_of(fn));
   }
   return std::make_shared<FnSlot>(PyRef(std::move(fn)));
 }
 
-statusz::Probe::Function make_probe_function(std::shared_ptr<FnSlot> slot) {
-  return [slot = std::move(slot)]() -> statusz::ProbeResult {
-    if (!interpreter_alive()) {
-      return {statusz::Status::Unknown, "Python interpreter is shutting down"};
-    }
-    const PyRef ref = slot->get();
-    if (!ref) return {statusz::Status::Unknown, "probe function was cleared"};
-    PythonCall gil;
-    try {
-      py::object r = ref.get()();
-      statusz::Status s;
-      if (status_from_python(r, s)) return s;
-      if (PyTuple_Check(r.ptr()) && PyTuple_GET_SIZE(r.ptr()) == 2) {
-        py::handle first = PyTuple_GET_ITEM(r.ptr(), 0);
-        py::handle second = PyTuple_GET_ITEM(r.ptr(), 1);
-        if (status_from_python(first, s)) {
-          if (second.is_none()) return s;
-          if (PyUnicode_Check(second.ptr())) {
-            std::string_view text;
-            py::object keep;
-            if (utf8_view(second.ptr(), text, keep, "message")) {
-              // Lone surrogates came through as invalid UTF-8: repair them.
-              return {s, statusz::detail::is_valid_utf8(text)
-                             ? std::string(text)
-                             : statusz::detail::to_valid_utf8(text)};
-            }
-            PyErr_Clear();
+namespace {
+
+// The probe result of r (a new reference, or nullptr with the Python error
+// set), GIL held.
+statusz::ProbeResult probe_result(PyObject* raw) {
+  if (raw == nullptr) {
+    py::error_already_set e;
+    return {statusz::Status::Ko, describe(e)};
+  }
+  py::object r = py::reinterpret_steal<py::object>(raw);
+  try {
+    statusz::Status s;
+    if (status_from_python(r, s)) return s;
+    if (PyTuple_Check(r.ptr()) && PyTuple_GET_SIZE(r.ptr()) == 2) {
+      py::handle first = PyTuple_GET_ITEM(r.ptr(), 0);
+      py::handle second = PyTuple_GET_ITEM(r.ptr(), 1);
+      if (status_from_python(first, s)) {
+        if (second.is_none()) return s;
+        if (PyUnicode_Check(second.ptr())) {
+          std::string_view text;
+          py::object keep;
+          if (utf8_view(second.ptr(), text, keep, "message")) {
+            // Lone surrogates came through as invalid UTF-8: repair them.
+            return {s, statusz::detail::is_valid_utf8(text)
+                           ? std::string(text)
+                           : statusz::detail::to_valid_utf8(text)};
           }
-          return {statusz::Status::Ko,
-                  "TypeError: probe message must be str, not " +
-                      type_name_of(second)};
+          PyErr_Clear();
         }
+        return {statusz::Status::Ko,
+                "TypeError: probe message must be str, not " +
+                    type_name_of(second)};
       }
-      return {statusz::Status::Ko,
-              "TypeError: probe must return a Status or (Status, str), not " +
-                  type_name_of(r)};
-    } catch (py::error_already_set& e) {
-      return {statusz::Status::Ko, describe(e)};
     }
-  };
+    return {statusz::Status::Ko,
+            "TypeError: probe must return a Status or (Status, str), not " +
+                type_name_of(r)};
+  } catch (py::error_already_set& e) {
+    return {statusz::Status::Ko, describe(e)};
+  }
+}
+
+statusz::Value gauge_value(PyObject* raw) {
+  if (raw == nullptr) {
+    PyErr_Clear();
+    return statusz::Value();
+  }
+  py::object r = py::reinterpret_steal<py::object>(raw);
+  try {
+    return to_value(r);
+  } catch (py::error_already_set&) {
+    return statusz::Value();
+  } catch (const std::exception&) {
+    return statusz::Value();
+  }
+}
+
+}  // namespace
+
+statusz::ProbeResult ProbeCall::operator()() const {
+  if (!interpreter_alive()) {
+    return {statusz::Status::Unknown, "Python interpreter is shutting down"};
+  }
+  const PyRef ref = slot->get();
+  if (!ref) return {statusz::Status::Unknown, "probe function was cleared"};
+  return call_python(
+      ref.get().ptr(),
+      statusz::ProbeResult(statusz::Status::Ko, "probe call failed"),
+      [](PyObject* r, statusz::ProbeResult) { return probe_result(r); });
+}
+
+statusz::Value GaugeCall::operator()() const {
+  if (!interpreter_alive()) return statusz::Value();
+  const PyRef ref = slot->get();
+  if (!ref) return statusz::Value();
+  return call_python(
+      ref.get().ptr(), statusz::Value(),
+      [](PyObject* r, statusz::Value) { return gauge_value(r); });
+}
+
+statusz::Probe::Function make_probe_function(std::shared_ptr<FnSlot> slot) {
+  return ProbeCall{std::move(slot)};
 }
 
 statusz::Gauge::Function make_gauge_function(std::shared_ptr<FnSlot> slot) {
-  return [slot = std::move(slot)]() -> statusz::Value {
-    if (!interpreter_alive()) return statusz::Value();
-    const PyRef ref = slot->get();
-    if (!ref) return statusz::Value();
-    PythonCall gil;
-    try {
-      return to_value(ref.get()());
-    } catch (py::error_already_set&) {
-      return statusz::Value();
-    } catch (const std::exception&) {
-      return statusz::Value();
-    }
-  };
+  return GaugeCall{std::move(slot)};
 }
 
 bool utf8_view(PyObject* obj, std::string_view& out, py::object& keep_alive,
@@ -192,7 +305,8 @@ bool utf8_view(PyObject* obj, std::string_view& out, py::object& keep_alive,
 
 statusz::Nanos seconds_to_nanos(double seconds, const char* what) {
   if (!std::isfinite(seconds)) {
-    throw py::value_error(std::string(what) + " must be a finite number of seconds");
+    throw py::value_error(std::string(what) +
+                          " must be a finite number of seconds");
   }
   const double ns = std::round(seconds * 1e9);
   // 2^63 ns is about 292 years.

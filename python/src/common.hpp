@@ -15,14 +15,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <memory>
+#include <mutex>
 #include <statusz/http.hpp>
 #include <statusz/json.hpp>
 #include <statusz/prometheus.hpp>
 #include <statusz/registry.hpp>
 #include <statusz/version.hpp>
-
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -38,6 +37,37 @@ bool interpreter_alive() noexcept;
 // finalization starts): later probe and gauge calls from C++ threads no
 // longer enter Python.
 void mark_shutting_down() noexcept;
+
+// Blocks the calling thread for good. For a thread that the finalizing
+// interpreter would otherwise end abruptly (CPython < 3.14 ends a thread that
+// takes the GIL during finalization with pthread_exit, whose unwinding through
+// C++ destructors crashes or calls std::terminate); the process ends anyway.
+[[noreturn]] void park_forever() noexcept;
+
+// Runs take() (which takes the GIL) and, if the interpreter is finalizing and
+// ends the thread there, parks the thread instead of letting that unwind C++
+// frames. Used wherever a thread may take the GIL while the interpreter exits.
+void take_gil_or_park(PyThreadState* state) noexcept;
+
+// py::gil_scoped_release for the bindings' blocking calls (to_json, status,
+// Probe.run, serve() requests, ...): a thread still inside one when the
+// interpreter finalizes is parked on its way back instead of crashing the
+// process (see park_forever()).
+class ReleaseGil {
+ public:
+  ReleaseGil() noexcept : state_(PyEval_SaveThread()) {}
+  ~ReleaseGil() { take_gil_or_park(state_); }
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+ private:
+  PyThreadState* state_;
+};
+
+// Lifecycle support installed at import (lifecycle.cpp): garbage collector
+// support for standalone Probe and Gauge objects, TypeError for bound objects
+// created with __new__ but never initialised, and os.register_at_fork hooks.
+void install_lifecycle(py::module_& m);
 
 // A strong reference to a Python object that C++ code may copy and drop on
 // any thread, with or without the GIL. Copies share the reference; the last
@@ -96,6 +126,17 @@ class FnSlot {
 
 // A slot for fn (GIL held); TypeError naming `what` unless fn is callable.
 std::shared_ptr<FnSlot> make_slot(py::object fn, const char* what);
+
+// The C++ functions of Python probes and gauges (named, so the garbage
+// collector support of standalone Probe and Gauge can find their slot).
+struct ProbeCall {
+  std::shared_ptr<FnSlot> slot;
+  statusz::ProbeResult operator()() const;
+};
+struct GaugeCall {
+  std::shared_ptr<FnSlot> slot;
+  statusz::Value operator()() const;
+};
 
 // A probe function calling the slot's callable: returns its Status or
 // (Status, message); an exception or a result of another type is Ko with a

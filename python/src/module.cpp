@@ -17,6 +17,10 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
   register_registry(m);
   register_http(m);
 
+  // Lifecycle (lifecycle.cpp): GC of standalone probes and gauges, TypeError
+  // on uninitialised objects.
+  install_lifecycle(m);
+
   // From now on C++ threads must not enter Python: set before finalization.
   py::module_::import("atexit").attr("register")(py::cpp_function(
       []() { mark_shutting_down(); }, py::name("_statusz_shutdown"),

@@ -42,7 +42,7 @@ void register_http(py::module_& m) {
              const statusz::Headers& headers) {
             statusz::HttpResponse resp;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               resp = h.handle(method, target, headers);
             }
             return py::make_tuple(resp.status, resp.content_type, resp.headers,

@@ -226,7 +226,7 @@ void register_metrics(py::module_& m) {
           [](const Gauge& g) {
             statusz::Value v;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               v = g.value();
             }
             return to_python(v);

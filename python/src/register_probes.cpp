@@ -58,7 +58,7 @@ void register_probes(py::module_& m) {
                  make_probe_function(make_slot(std::move(fn), "probe"));
              const statusz::ProbeOptions o = probe_options(timeout, max_age);
              Clock& c = clock != nullptr ? *clock : statusz::default_clock();
-             py::gil_scoped_release nogil;
+             ReleaseGil nogil;
              return std::make_unique<Probe>(std::move(f), c, o);
            }),
            arg("fn"), py::kw_only(), arg("clock") = py::none(),
@@ -67,7 +67,7 @@ void register_probes(py::module_& m) {
       .def(
           "run",
           [](Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return p.run();
           },
           "Runs the probe (or joins the run in progress, or reuses a result "
@@ -76,19 +76,19 @@ void register_probes(py::module_& m) {
       .def_property_readonly(
           "running",
           [](const Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return p.running();
           },
           "True while a run is in progress (it may be hung).")
       .def_property(
           "timeout",
           [](const Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return nanos_to_seconds(p.options().timeout);
           },
           [](Probe& p, double timeout) {
             const Nanos t = seconds_to_nanos(timeout, "timeout");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             statusz::ProbeOptions o = p.options();
             o.timeout = t;
             p.set_options(o);
@@ -97,12 +97,12 @@ void register_probes(py::module_& m) {
       .def_property(
           "max_age",
           [](const Probe& p) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return nanos_to_seconds(p.options().max_age);
           },
           [](Probe& p, double max_age) {
             const Nanos a = seconds_to_nanos(max_age, "max_age");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             statusz::ProbeOptions o = p.options();
             o.max_age = a;
             p.set_options(o);
@@ -111,7 +111,7 @@ void register_probes(py::module_& m) {
       .def("__repr__", [](const Probe& p) {
         statusz::ProbeOptions o;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           o = p.options();
         }
         return "Probe(timeout=" + repr_double(nanos_to_seconds(o.timeout)) +

@@ -124,7 +124,7 @@ void register_registry(py::module_& m) {
           [](PyRegistry& r, const std::string& path) -> Meter& {
             Meter* mt = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               mt = &r.reg.meter(path);
             }
             r.remember(mt);
@@ -135,7 +135,7 @@ void register_registry(py::module_& m) {
       .def(
           "counter",
           [](PyRegistry& r, const std::string& path) -> Counter& {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return r.reg.counter(path);
           },
           arg("path"), py::return_value_policy::reference_internal,
@@ -144,7 +144,7 @@ void register_registry(py::module_& m) {
           "keyed",
           [](PyRegistry& r, const std::string& path, long long max_keys) -> KeyedCounter& {
             const std::size_t n = positive_size(max_keys, "max_keys");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return r.reg.keyed(path, n);
           },
           arg("path"),
@@ -165,7 +165,7 @@ void register_registry(py::module_& m) {
             statusz::Gauge::Function f = make_gauge_function(slot);
             Gauge* g = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               g = &r.reg.gauge(path, std::move(f));
             }
             r.set_slot(g, std::move(slot));
@@ -199,7 +199,7 @@ void register_registry(py::module_& m) {
             }
             Gauge* g = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               g = &r.reg.gauge(path, std::move(f));
             }
             r.forget_slot(g);  // a Python function it replaced is gone
@@ -228,7 +228,7 @@ void register_registry(py::module_& m) {
             statusz::Probe::Function f = make_probe_function(slot);
             Probe* p = nullptr;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               p = &r.reg.probe(path, std::move(f), o);
             }
             r.set_slot(p, std::move(slot));
@@ -243,7 +243,7 @@ void register_registry(py::module_& m) {
       .def(
           "contains",
           [](const PyRegistry& r, const std::string& path) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return r.reg.contains(path);
           },
           arg("path"), "True if something (a group or a metric) is at `path`.")
@@ -258,7 +258,7 @@ void register_registry(py::module_& m) {
             }
             if (!statusz::detail::is_valid_utf8(view)) return false;
             const std::string p(view);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             try {
               return r.reg.contains(p);
             } catch (const std::invalid_argument&) {
@@ -272,7 +272,7 @@ void register_registry(py::module_& m) {
           [](const PyRegistry& r, const std::string& path) {
             statusz::Kind k;
             try {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               k = r.reg.kind(path);
             } catch (const std::out_of_range&) {
               throw py::key_error("nothing registered at '" + path + "'");
@@ -285,7 +285,7 @@ void register_registry(py::module_& m) {
           [](const PyRegistry& r, bool details) {
             statusz::Value v;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               v = r.reg.snapshot(details);
             }
             return to_python(v);
@@ -300,7 +300,7 @@ void register_registry(py::module_& m) {
           [](const PyRegistry& r, bool details, bool pretty) {
             std::string s;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               s = r.reg.to_json(details, pretty);
             }
             return py::str(s);
@@ -317,7 +317,7 @@ void register_registry(py::module_& m) {
                                    : statusz::ExpositionFormat::Text004;
             std::string s;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               s = statusz::to_prometheus(r.reg, o);
             }
             return py::str(s);
@@ -333,7 +333,7 @@ void register_registry(py::module_& m) {
           [](const PyRegistry& r) {
             Status s;
             {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               s = r.reg.status();
             }
             return status_to_python(s);
@@ -366,7 +366,7 @@ void register_registry(py::module_& m) {
         const statusz::Value v = to_value(value);
         std::string s;
         {
-          py::gil_scoped_release nogil;
+          ReleaseGil nogil;
           s = statusz::to_json(v, pretty);
         }
         return py::str(s);

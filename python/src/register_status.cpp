@@ -176,7 +176,7 @@ void register_status_and_clocks(py::module_& m) {
           "advance",
           [](ManualClock& c, double seconds) {
             const Nanos d = seconds_to_nanos(seconds, "seconds");
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             c.advance(d);
           },
           arg("seconds"),
@@ -186,14 +186,14 @@ void register_status_and_clocks(py::module_& m) {
       .def(
           "advance_ns",
           [](ManualClock& c, std::int64_t ns) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             c.advance(Nanos(ns));
           },
           arg("ns"), "Like advance(), in integer nanoseconds.")
       .def_property_readonly(
           "waiters",
           [](const ManualClock& c) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return c.waiters();
           },
           "How many threads are blocked waiting on this clock (a snapshot or "
@@ -202,7 +202,7 @@ void register_status_and_clocks(py::module_& m) {
           "await_waiters",
           [](const ManualClock& c, std::size_t n, std::optional<double> timeout) {
             if (!timeout) {
-              py::gil_scoped_release nogil;
+              ReleaseGil nogil;
               c.await_waiters(n);
               return true;
             }
@@ -214,7 +214,7 @@ void register_status_and_clocks(py::module_& m) {
             auto pause = std::chrono::microseconds(20);
             for (;;) {
               {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil;
                 if (c.waiters() >= n) return true;
                 if (std::chrono::steady_clock::now() >= deadline) return false;
                 std::this_thread::sleep_for(pause);
