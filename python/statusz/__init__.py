@@ -37,9 +37,12 @@ from ._core import (
     to_json,
     worst,
 )
+from .asgi import AsgiApp, asgi_app
 from .server import StatusServer, serve
+from .wsgi import WsgiApp, wsgi_app
 
 __all__ = [
+    "AsgiApp",
     "Clock",
     "Counter",
     "Gauge",
@@ -60,4 +63,7 @@ __all__ = [
     "serve",
     "to_json",
     "worst",
+    "WsgiApp",
+    "asgi_app",
+    "wsgi_app",
 ]
