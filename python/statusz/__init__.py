@@ -38,6 +38,7 @@ from ._core import (
     worst,
 )
 from .asgi import AsgiApp, asgi_app
+from .exposition import push, pushgateway_path, write_textfile
 from .server import StatusServer, serve
 from .wsgi import WsgiApp, wsgi_app
 
@@ -65,5 +66,8 @@ __all__ = [
     "worst",
     "WsgiApp",
     "asgi_app",
+    "push",
+    "pushgateway_path",
+    "write_textfile",
     "wsgi_app",
 ]
