@@ -38,11 +38,13 @@ inline std::filesystem::path temporary_path(const std::filesystem::path& target,
   static std::atomic<std::uint64_t> counter{0};
   const auto now = static_cast<std::uint64_t>(
       std::chrono::steady_clock::now().time_since_epoch().count());
-  const std::uint64_t n = counter.fetch_add(1, std::memory_order_relaxed) ^
-                          (std::hash<std::thread::id>{}(std::this_thread::get_id()) << 1U) ^
-                          (now << 20U) ^ attempt;
+  const std::uint64_t n =
+      counter.fetch_add(1, std::memory_order_relaxed) ^
+      (std::hash<std::thread::id>{}(std::this_thread::get_id()) << 1U) ^
+      (now << 20U) ^ attempt;
   std::filesystem::path tmp = target;
-  tmp.replace_filename("." + target.filename().string() + "." + std::to_string(n) + ".tmp");
+  tmp.replace_filename("." + target.filename().string() + "." +
+                       std::to_string(n) + ".tmp");
   return tmp;
 }
 
@@ -51,7 +53,8 @@ inline std::filesystem::path temporary_path(const std::filesystem::path& target,
 // Writes `text` to `path` atomically (see above). Throws std::system_error
 // (the errno of the failed step) or std::filesystem::filesystem_error; the
 // temporary file is removed on any error, and `path` is left as it was.
-inline void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+inline void write_file_atomically(const std::filesystem::path& path,
+                                  const std::string& text) {
   namespace fs = std::filesystem;
   fs::path tmp;
   std::FILE* f = nullptr;
@@ -64,7 +67,8 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
                               "statusz: cannot create " + tmp.string());
     }
   }
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const bool written =
+      std::fwrite(text.data(), 1, text.size(), f) == text.size();
   const bool flushed = std::fflush(f) == 0;
   const int err = errno;
   const bool closed = std::fclose(f) == 0;
@@ -74,8 +78,8 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
                               "statusz: cannot write " + tmp.string());
     }
     fs::permissions(tmp,
-                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                        fs::perms::others_read,
+                    fs::perms::owner_read | fs::perms::owner_write |
+                        fs::perms::group_read | fs::perms::others_read,
                     fs::perm_options::replace);
     fs::rename(tmp, path);
   } catch (...) {
@@ -87,7 +91,8 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
 
 // Renders `registry` (text format 0.0.4 whatever options.format says: the
 // textfile collector reads that) and writes it to `path` atomically.
-inline void write_textfile(const Registry& registry, const std::filesystem::path& path,
+inline void write_textfile(const Registry& registry,
+                           const std::filesystem::path& path,
                            PrometheusOptions options = {}) {
   options.format = ExpositionFormat::Text004;
   write_file_atomically(path, to_prometheus(registry, options));

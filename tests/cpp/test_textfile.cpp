@@ -24,7 +24,8 @@ struct TempDir {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path = fs::temp_directory_path() /
            (std::string("statusz_textfile_") + info->name() + "_" +
-            std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+            std::to_string(
+                std::hash<std::thread::id>{}(std::this_thread::get_id())));
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -34,7 +35,8 @@ struct TempDir {
   }
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename());
+    for (const auto& e : fs::directory_iterator(path))
+      out.push_back(e.path().filename());
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -67,12 +69,13 @@ TEST(Textfile, WritesTheTextExpositionWithMode0644) {
   EXPECT_NE(text.find("\nstatusz_volumes_rows 1200\n"), std::string::npos);
   EXPECT_EQ(text.find("# EOF"), std::string::npos);
   EXPECT_EQ(fs::status(file).permissions() & fs::perms::mask,
-            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                fs::perms::others_read);
+            fs::perms::owner_read | fs::perms::owner_write |
+                fs::perms::group_read | fs::perms::others_read);
   EXPECT_EQ(dir.names(), std::vector<std::string>{"batch.prom"});
   reg.counter("volumes.rows").set(1300);
   write_textfile(reg, file);
-  EXPECT_NE(read(file).find("\nstatusz_volumes_rows 1300\n"), std::string::npos);
+  EXPECT_NE(read(file).find("\nstatusz_volumes_rows 1300\n"),
+            std::string::npos);
   EXPECT_EQ(dir.names(), std::vector<std::string>{"batch.prom"});
 }
 
@@ -96,7 +99,8 @@ TEST(Textfile, AReaderSeesWholeFilesOnly) {
       if (expected.count(read(file)) == 0) bad.fetch_add(1);
     }
   });
-  for (int i = 0; i < 300; ++i) write_file_atomically(file, texts[static_cast<std::size_t>(i % 3)]);
+  for (int i = 0; i < 300; ++i)
+    write_file_atomically(file, texts[static_cast<std::size_t>(i % 3)]);
   done.store(true);
   reader.join();
   EXPECT_EQ(bad.load(), 0);
@@ -106,7 +110,8 @@ TEST(Textfile, AReaderSeesWholeFilesOnly) {
 TEST(Textfile, ErrorsThrowAndLeaveNothingBehind) {
   TempDir dir;
   Registry reg(named());
-  EXPECT_THROW(write_textfile(reg, dir.path / "missing" / "m.prom"), std::system_error);
+  EXPECT_THROW(write_textfile(reg, dir.path / "missing" / "m.prom"),
+               std::system_error);
   fs::create_directory(dir.path / "dir.prom");
   EXPECT_THROW(write_textfile(reg, dir.path / "dir.prom"), std::system_error);
   EXPECT_EQ(dir.names(), std::vector<std::string>{"dir.prom"});
