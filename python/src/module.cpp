@@ -16,6 +16,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
   register_probes(m);
   register_registry(m);
   register_http(m);
+  register_process(m);
 
   // From now on C++ threads must not enter Python: set before finalization.
   py::module_::import("atexit").attr("register")(py::cpp_function(
