@@ -254,3 +254,30 @@ def test_write_textfile_errors_leave_nothing_behind(tmp_path, reg):
     with pytest.raises(OSError):
         statusz.write_textfile(reg, tmp_path / "dir.prom")
     assert os.listdir(tmp_path) == ["dir.prom"]
+
+
+def test_the_readme_cron_snippet(pushgateway, node_exporter, monkeypatch):
+    """The README's batch job, its gateway and textfile path pointed at the
+    servers started here."""
+    from test_readme_snippets import run, snippet
+    url, gw_port = pushgateway
+    directory, ne_port = node_exporter
+    real_push, real_write = statusz.push, statusz.write_textfile
+    asked = []
+
+    def push(reg, gw_url, job, **kwargs):
+        asked.append(gw_url)
+        return real_push(reg, url, job, **kwargs)
+
+    def write_textfile(reg, path, **kwargs):
+        asked.append(str(path))
+        return real_write(reg, directory / os.path.basename(path), **kwargs)
+
+    monkeypatch.setattr(statusz, "push", push)
+    monkeypatch.setattr(statusz, "write_textfile", write_textfile)
+    run(snippet("README.md", "python-cron"), "README.md")
+    assert asked == ["http://pushgateway:9091",
+                     "/var/lib/prometheus/node-exporter/nightly_import.prom"]
+    labels = frozenset({"job": "nightly_import", "instance": "db1"}.items())
+    assert samples(scrape(gw_port), "statusz_import_rows")[labels] == 1200
+    assert samples(scrape(ne_port), "statusz_import_rows")[frozenset()] == 1200
