@@ -30,6 +30,8 @@ void register_probes(py::module_& m);
 void register_registry(py::module_& m);
 // HttpHandler: the C++ HTTP handler, which statusz.serve() holds.
 void register_http(py::module_& m);
+// Registry.process_metrics() (statusz/process.hpp).
+void register_process(py::module_& m);
 
 // A Registry plus what the bindings need to know about it.
 class PyRegistry {

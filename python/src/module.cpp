@@ -16,6 +16,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
   register_probes(m);
   register_registry(m);
   register_http(m);
+  register_process(m);
 
   // Lifecycle (lifecycle.cpp): GC of standalone probes and gauges, TypeError
   // on uninitialised objects.

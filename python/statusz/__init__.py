@@ -37,9 +37,13 @@ from ._core import (
     to_json,
     worst,
 )
+from .asgi import AsgiApp, asgi_app
+from .exposition import push, pushgateway_path, write_textfile
 from .server import StatusServer, serve
+from .wsgi import WsgiApp, wsgi_app
 
 __all__ = [
+    "AsgiApp",
     "Clock",
     "Counter",
     "Gauge",
@@ -60,4 +64,10 @@ __all__ = [
     "serve",
     "to_json",
     "worst",
+    "WsgiApp",
+    "asgi_app",
+    "push",
+    "pushgateway_path",
+    "write_textfile",
+    "wsgi_app",
 ]

@@ -28,6 +28,7 @@ import threading
 from typing import Optional
 
 from ._core import HttpHandler, Registry
+from ._web import gzip_metrics
 
 __all__ = ["StatusServer", "serve"]
 
@@ -46,6 +47,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         status, content_type, extra, body = self.server.owner.handler.handle(
             "GET" if head else self.command, self.path, headers
         )
+        # /metrics: gzip when Accept-Encoding accepts it (RFC 9110 §12.5.3).
+        codings = self.headers.get_all("Accept-Encoding")
+        extra, body = gzip_metrics(self.path, ", ".join(codings) if codings else None,
+                                   status, list(extra), body)
         # A request with a body we do not read: close rather than misparse.
         if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
             self.close_connection = True

@@ -1,0 +1,122 @@
+"""What serve(), wsgi_app() and asgi_app() share: building the C++
+HttpHandler from typed options, turning one request into a response (HEAD as
+GET without the body, RFC 9110 §9.3.2), and gzip for /metrics when the
+client accepts it (RFC 9110 §12.5.3)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from typing import List, Optional, Sequence, Tuple
+from urllib.parse import quote
+
+from ._core import HttpHandler, Registry
+
+Headers = List[Tuple[str, str]]
+
+# RFC 3986 pchar minus what quote() keeps anyway, plus "/": a decoded path
+# (PATH_INFO, scope["path"]) percent-encoded back into a request target.
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+
+
+def make_handler(
+    registry: Registry,
+    caller: str,
+    bearer_token: Optional[str],
+    metrics_prefix: Optional[str],
+    max_target_bytes: Optional[int],
+) -> HttpHandler:
+    """The handler for the typed options (None: the C++ library's default).
+    Raises TypeError if `registry` is not a Registry, ValueError for an empty
+    or blank bearer token."""
+    if not isinstance(registry, Registry):
+        raise TypeError(f"{caller}() needs a statusz.Registry")
+    if bearer_token is not None and not bearer_token.strip():
+        raise ValueError("bearer_token must not be empty (None: no authentication)")
+    limits = {
+        name: value
+        for name, value in (
+            ("metrics_prefix", metrics_prefix),
+            ("max_target_bytes", max_target_bytes),
+        )
+        if value is not None
+    }
+    return HttpHandler(registry, bearer_token=bearer_token or "", **limits)
+
+
+def target_of(path: str, query: str) -> str:
+    """The request target for a decoded path (the part below the mount
+    point) and a raw query string."""
+    target = quote((path or "/").encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)
+    return target + "?" + query if query else target
+
+
+# Level 1: on a 10 000-series scrape (bench/gzip_scrape.py) it sends 7.0% of
+# the bytes for about a quarter of the render's time; zlib's default, 6,
+# sends 6.2% for about as long again as the render.
+GZIP_LEVEL = 1
+_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
+
+
+def accepts_gzip(accept_encoding: Optional[str]) -> bool:
+    """Whether an Accept-Encoding field value accepts gzip (RFC 9110
+    §12.5.3): ``gzip`` or its alias ``x-gzip`` (§8.4.1.3), else ``*``, with
+    a weight above 0 (``;q=0`` refuses it; a malformed weight counts as 0).
+    No field, or gzip not named and no ``*``: no."""
+    if not accept_encoding:
+        return False
+    star: Optional[float] = None
+    named: Optional[float] = None
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        coding = coding.strip().lower()
+        if coding not in ("gzip", "x-gzip", "*"):
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                value = value.strip()
+                weight = float(value) if _QVALUE.match(value) else 0.0
+        if coding == "*":
+            star = weight if star is None else max(star, weight)
+        else:
+            named = weight if named is None else max(named, weight)
+    weight = named if named is not None else star
+    return weight is not None and weight > 0
+
+
+def gzip_metrics(
+    target: str, accept_encoding: Optional[str], status: int,
+    headers: Headers, body: bytes,
+) -> Tuple[Headers, bytes]:
+    """For ``/metrics``: ``Vary: Accept-Encoding``, and a 200's body gzipped
+    with ``Content-Encoding: gzip`` when `accept_encoding` accepts it. Other
+    routes pass through. `headers` must not carry Content-Length yet."""
+    if target.partition("?")[0] != "/metrics":
+        return headers, body
+    headers = headers + [("Vary", "Accept-Encoding")]
+    if status == 200 and accepts_gzip(accept_encoding):
+        body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+        headers.append(("Content-Encoding", "gzip"))
+    return headers, body
+
+
+def respond(
+    handler: HttpHandler, method: str, target: str, headers: Sequence[Tuple[str, str]]
+) -> Tuple[int, Headers, bytes]:
+    """One request through the C++ handler: (status, headers, body to send).
+    HEAD is asked as GET and gets the GET's headers, Content-Length
+    included, with an empty body; /metrics is gzipped when the request's
+    Accept-Encoding accepts it. Releases the GIL while the handler runs."""
+    head = method == "HEAD"
+    headers = list(headers)
+    status, content_type, extra, body = handler.handle(
+        "GET" if head else method, target, headers
+    )
+    out: Headers = [("Content-Type", content_type)]
+    out.extend((str(k), str(v)) for k, v in extra)
+    codings = [v for k, v in headers if k.lower() == "accept-encoding"]
+    out, body = gzip_metrics(target, ",".join(codings) if codings else None, status, out, body)
+    out.append(("Content-Length", str(len(body))))
+    return status, out, (b"" if head else body)
