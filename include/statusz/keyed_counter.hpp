@@ -9,7 +9,8 @@
 //
 // Cost: inc() of an existing key hashes the key, probes a lock-free open-
 // addressing table and adds to the calling thread's own cell for that key
-// (detail::CellSpace): no lock, no allocation, no read-modify-write. inc() of
+// (detail::CellSpace), always inlined up to the cell add: no lock, no
+// allocation, no read-modify-write. inc() of
 // a new key takes a mutex and allocates (~40 bytes + the key, plus 8 bytes per
 // counting thread). Reading never blocks inc().
 // Thread-safety: every member is safe to call from any thread; snapshot() is
@@ -68,7 +69,7 @@ class KeyedCounter {
   KeyedCounter(const KeyedCounter&) = delete;
   KeyedCounter& operator=(const KeyedCounter&) = delete;
 
-  void inc(std::string_view key, std::uint64_t n = 1) {
+  STATUSZ_ALWAYS_INLINE void inc(std::string_view key, std::uint64_t n = 1) {
     const std::uint64_t h = hash(key);
     if (const Node* node = find(key, h)) {
       detail::CellSpace::add(node->cell, n);
@@ -161,11 +162,13 @@ class KeyedCounter {
     return (max_keys_ + 1 + kBlockSize - 1) / kBlockSize;
   }
 
-  std::uint64_t hash(std::string_view key) const noexcept {
+  STATUSZ_ALWAYS_INLINE std::uint64_t hash(
+      std::string_view key) const noexcept {
     return detail::hash_bytes(key, seed_);
   }
 
-  const Node* find(std::string_view key, std::uint64_t h) const noexcept {
+  STATUSZ_ALWAYS_INLINE const Node* find(std::string_view key,
+                                         std::uint64_t h) const noexcept {
     Table* t = table_.load(std::memory_order_acquire);
     for (std::size_t i = h & t->mask;; i = (i + 1) & t->mask) {
       const Node* node = t->slots()[i].load(std::memory_order_acquire);
@@ -183,7 +186,8 @@ class KeyedCounter {
     return block[i % kBlockSize].load(std::memory_order_acquire);
   }
 
-  void inc_new(std::string_view key, std::uint64_t h, std::uint64_t n) {
+  STATUSZ_NOINLINE_COLD void inc_new(std::string_view key, std::uint64_t h,
+                                     std::uint64_t n) {
     if (!detail::is_valid_utf8(key)) {
       const std::string fixed = detail::to_valid_utf8(key);
       inc(fixed, n);
