@@ -11,6 +11,7 @@
 #include <statusz/counter.hpp>
 #include <statusz/keyed_counter.hpp>
 #include <statusz/meter.hpp>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -108,6 +109,27 @@ TEST(Cells, RecordsBoundedByPeakLiveThreads) {
   }
   EXPECT_EQ(meter.count(), 100u * kAtOnce);
   EXPECT_LE(CellSpace::instance().records(), before + kAtOnce);
+}
+
+TEST(Cells, KeysDifferingInOneByteAnywhereCountApart) {
+  // KeyedCounter::inc compares keys inline, by overlapping 8-byte words.
+  for (std::size_t len = 1; len <= 80; ++len) {
+    KeyedCounter k;
+    const std::string base(len, 'a');
+    k.inc(base, 1000);
+    for (std::size_t i = 0; i < len; ++i) {
+      std::string other = base;
+      other[i] = 'b';
+      k.inc(other, i + 1);
+    }
+    ASSERT_EQ(k.value(base), 1000u) << len;
+    ASSERT_EQ(k.size(), len + 1) << len;
+    for (std::size_t i = 0; i < len; ++i) {
+      std::string other = base;
+      other[i] = 'b';
+      ASSERT_EQ(k.value(other), i + 1) << len << " " << i;
+    }
+  }
 }
 
 #ifdef STATUSZ_TEST_FORK
