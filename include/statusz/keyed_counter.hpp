@@ -120,11 +120,13 @@ class KeyedCounter {
   void for_each(F&& f) const {
     const std::size_t n = count_.load(std::memory_order_acquire);
     auto& cells = detail::CellSpace::instance();
+    // One read guard for every key (it only delays freeing outgrown arrays).
+    const detail::CellSpace::ReadGuard guard(cells);
     for (std::size_t i = 1; i < n; ++i) {
       const Node* node = node_at(i);
-      f(node->key(), cells.sum(node->cell));
+      f(node->key(), cells.sum_guarded(node->cell));
     }
-    const std::uint64_t overflow = cells.sum(overflow_->cell);
+    const std::uint64_t overflow = cells.sum_guarded(overflow_->cell);
     if (overflow != 0) f(kOverflowKey, overflow);
   }
 

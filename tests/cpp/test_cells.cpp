@@ -46,6 +46,41 @@ TEST(Cells, AddAndSumAcrossThreadsAndGrowth) {
   }
 }
 
+TEST(Cells, ReadersSumWhileWritersOutgrowTheirArrays) {
+  // Writers grow their arrays (each growth frees the outgrown one when no
+  // reader is in flight) while readers sum: under AddressSanitizer a reader
+  // touching a freed array fails; every sum read is a count some writer made.
+  std::vector<std::unique_ptr<detail::CellIndex>> cells;
+  for (int i = 0; i < 20000; ++i) {
+    cells.push_back(std::make_unique<detail::CellIndex>());
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      std::size_t i = static_cast<std::size_t>(r);
+      while (!stop.load(std::memory_order_relaxed)) {
+        const std::uint64_t v = cells[i % cells.size()]->sum();
+        EXPECT_LE(v, 3u);
+        i += 7919;
+      }
+    });
+  }
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 3; ++w) {
+      writers.emplace_back([&, w] {
+        if (w != round) return;
+        for (auto& c : cells) c->add(1);  // from index 0 upwards: many growths
+      });
+    }
+    for (auto& t : writers) t.join();
+  }
+  stop.store(true);
+  for (auto& t : readers) t.join();
+  for (auto& c : cells) ASSERT_EQ(c->sum(), 3u);
+}
+
 TEST(Cells, ReleasedIndexStartsFromZeroWhenReused) {
   std::uint32_t index = 0;
   {
