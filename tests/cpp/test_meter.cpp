@@ -4,6 +4,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <statusz/meter.hpp>
@@ -302,8 +303,13 @@ TEST(Meter, EachRateReadAgreesWithASnapshot) {
 }
 
 TEST(Meter, RatesReadWhileTheClockTicksAndThreadsMark) {
-  ManualClock clock;
-  Meter m(clock);
+  // On the heap: std::mutex has no destructor that ThreadSanitizer sees, so
+  // stack mutexes reused by another test's clock and meter at the same
+  // addresses would look like a lock-order inversion to it.
+  auto clock_ptr = std::make_unique<ManualClock>();
+  auto meter_ptr = std::make_unique<Meter>(*clock_ptr);
+  ManualClock& clock = *clock_ptr;
+  Meter& m = *meter_ptr;
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     while (!stop.load()) m.mark();
