@@ -26,9 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <mutex>
-#if defined(__linux__) && __has_include(<time.h>)
-#include <time.h>
-#endif
+#include <ctime>  // clock_gettime, CLOCK_MONOTONIC_COARSE (POSIX, Linux)
 
 #include "clock.hpp"
 #include "detail/cells.hpp"
