@@ -10,9 +10,21 @@
 // whatever the operation reads from memory on every iteration, as it would
 // for a call made amid other code, and cannot hoist or merge anything across
 // iterations. The same rule applies to statusz and to every baseline.
+//
+// Holding patterns (`statusz/meter_mark_*`, `statusz/keyed_inc_*`): the same
+// call as user code holds the object, in a plain loop (no ClobberMemory):
+// `_plain` a local reference to a standalone object, `_static_ref` a
+// function-local `static auto& m = reg.meter(path);` in the loop body,
+// `_registry_ref` a local reference from reg.meter(path), `_member_ptr` a
+// pointer member of a heap object the loop reaches through a pointer.
+//
+// This file is compiled twice into statusz_bench (bench/CMakeLists.txt): as
+// itself at -O3, and by bench_hot_o2.cpp at -O2 with every name prefixed by
+// "O2/" (STATUSZ_BENCH_HOT_PREFIX).
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,6 +37,10 @@
 
 #include "fixtures.hpp"
 #include "hot_util.hpp"
+
+#ifndef STATUSZ_BENCH_HOT_PREFIX
+#define STATUSZ_BENCH_HOT_PREFIX ""
+#endif
 
 namespace statusz_bench {
 namespace {
@@ -136,6 +152,105 @@ void statusz_counter_inc(benchmark::State& state) {
   finish(state);
 }
 
+// ---- holding patterns, plain loops -----------------------------------------
+
+statusz::Registry& hot_registry() {
+  static auto* reg = new statusz::Registry({&hot_clock(), "bench", "1"});
+  return *reg;
+}
+
+void statusz_meter_mark_plain(benchmark::State& state) {
+  statusz::Meter& m = hot_meter();
+  for (auto _ : state) m.mark();
+  finish(state);
+}
+
+void statusz_meter_mark_static_ref(benchmark::State& state) {
+  for (auto _ : state) {
+    static auto& m = hot_registry().meter("hot.static.requests");
+    m.mark();
+  }
+  finish(state);
+}
+
+void statusz_meter_mark_registry_ref(benchmark::State& state) {
+  statusz::Meter& m = hot_registry().meter("hot.registry.requests");
+  for (auto _ : state) m.mark();
+  finish(state);
+}
+
+struct Handler {
+  statusz::Meter* requests;
+  statusz::KeyedCounter* errors_by_bot;
+  statusz::Counter* dialogs;
+};
+Handler* hot_handler() {
+  static auto* h = new Handler{&hot_registry().meter("hot.member.requests"),
+                               &hot_registry().keyed("hot.member.errorsByBot"),
+                               &hot_registry().counter("hot.member.dialogs")};
+  return h;
+}
+
+// Hides where p points from the optimiser (it must assume any object). Not
+// benchmark::DoNotOptimize: Google Benchmark 1.7's "+m,r" constraint makes
+// gcc 12 -O2 read the pointer back from a stack slot it never wrote.
+template <class T>
+void escape(T*& p) {
+  asm volatile("" : "+r"(p));
+}
+
+void statusz_meter_mark_member_ptr(benchmark::State& state) {
+  Handler* h = hot_handler();
+  escape(h);
+  for (auto _ : state) h->requests->mark();
+  finish(state);
+}
+
+void statusz_counter_inc_plain(benchmark::State& state) {
+  statusz::Counter& c = hot_counter();
+  for (auto _ : state) c.inc();
+  finish(state);
+}
+
+void statusz_counter_inc_member_ptr(benchmark::State& state) {
+  Handler* h = hot_handler();
+  escape(h);
+  for (auto _ : state) h->dialogs->inc();
+  finish(state);
+}
+
+// ---- reading a rate --------------------------------------------------------
+
+void base_steady_clock_now(benchmark::State& state) {
+  for (auto _ : state) {
+    auto t = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(t);
+  }
+  finish(state);
+}
+
+void base_mutex_lock_unlock(benchmark::State& state) {
+  static auto* mu = new std::mutex();
+  for (auto _ : state) {
+    mu->lock();
+    mu->unlock();
+    benchmark::ClobberMemory();
+  }
+  finish(state);
+}
+
+// A meter on the default (steady) clock, marked from this thread: the read
+// users make.
+void statusz_meter_one_minute_rate(benchmark::State& state) {
+  static auto* m = new statusz::Meter();
+  m->mark();
+  for (auto _ : state) {
+    double r = m->one_minute_rate();
+    benchmark::DoNotOptimize(r);
+  }
+  finish(state);
+}
+
 // ---- one key ---------------------------------------------------------------
 
 void base_hash_std(benchmark::State& state) {
@@ -215,6 +330,51 @@ void statusz_keyed_inc(benchmark::State& state) {
     k.inc(key);
     benchmark::ClobberMemory();
   }
+  finish(state);
+}
+
+statusz::KeyedCounter& keyed_in(statusz::Registry& reg, const char* path) {
+  statusz::KeyedCounter& k = reg.keyed(path);
+  for (const auto& [bot, n] : sample_bots()) k.inc(bot, n);
+  return k;
+}
+
+void statusz_keyed_inc_plain(benchmark::State& state) {
+  statusz::KeyedCounter& k = one_key_counter();
+  const std::string& key = hot_key();
+  for (auto _ : state) k.inc(key);
+  finish(state);
+}
+
+void statusz_keyed_inc_static_ref(benchmark::State& state) {
+  const std::string& key = hot_key();
+  for (auto _ : state) {
+    static auto& k = keyed_in(hot_registry(), "hot.static.errorsByBot");
+    k.inc(key);
+  }
+  finish(state);
+}
+
+void statusz_keyed_inc_registry_ref(benchmark::State& state) {
+  static const bool filled =
+      (keyed_in(hot_registry(), "hot.registry.errorsByBot"), true);
+  (void)filled;
+  statusz::KeyedCounter& k = hot_registry().keyed("hot.registry.errorsByBot");
+  const std::string& key = hot_key();
+  for (auto _ : state) k.inc(key);
+  finish(state);
+}
+
+void statusz_keyed_inc_member_ptr(benchmark::State& state) {
+  Handler* h = hot_handler();
+  static const bool filled = [&] {
+    for (const auto& [bot, n] : sample_bots()) h->errors_by_bot->inc(bot, n);
+    return true;
+  }();
+  (void)filled;
+  escape(h);
+  const std::string& key = hot_key();
+  for (auto _ : state) h->errors_by_bot->inc(key);
   finish(state);
 }
 
@@ -341,7 +501,14 @@ void statusz_keyed_inc_x1000(benchmark::State& state) {
 }
 
 void hot(const char* name, void (*fn)(benchmark::State&)) {
-  register_hot(name, fn);
+  register_hot((std::string(STATUSZ_BENCH_HOT_PREFIX) + name).c_str(), fn);
+}
+
+void hot1(const char* name, void (*fn)(benchmark::State&)) {
+  benchmark::RegisterBenchmark(
+      (std::string(STATUSZ_BENCH_HOT_PREFIX) + name).c_str(), fn)
+      ->UseRealTime()
+      ->Threads(1);
 }
 
 [[maybe_unused]] const bool registered = [] {
@@ -351,12 +518,26 @@ void hot(const char* name, void (*fn)(benchmark::State&)) {
   hot("base/mutex_inc", base_mutex_inc);
   hot("statusz/meter_mark", statusz_meter_mark);
   hot("statusz/counter_inc", statusz_counter_inc);
+  hot("statusz/meter_mark_plain", statusz_meter_mark_plain);
+  hot("statusz/meter_mark_static_ref", statusz_meter_mark_static_ref);
+  hot("statusz/meter_mark_registry_ref", statusz_meter_mark_registry_ref);
+  hot("statusz/meter_mark_member_ptr", statusz_meter_mark_member_ptr);
+  hot("statusz/counter_inc_plain", statusz_counter_inc_plain);
+  hot("statusz/counter_inc_member_ptr", statusz_counter_inc_member_ptr);
+
+  hot1("base/steady_clock_now", base_steady_clock_now);
+  hot1("base/mutex_lock_unlock", base_mutex_lock_unlock);
+  hot1("statusz/meter_one_minute_rate", statusz_meter_one_minute_rate);
 
   hot("base/hash_std", base_hash_std);
   hot("base/hash_statusz", base_hash_statusz);
   hot("base/mutex_map_inc", base_mutex_map_inc);
   hot("base/mutex_map_inc_from_view", base_mutex_map_inc_from_view);
   hot("statusz/keyed_inc", statusz_keyed_inc);
+  hot("statusz/keyed_inc_plain", statusz_keyed_inc_plain);
+  hot("statusz/keyed_inc_static_ref", statusz_keyed_inc_static_ref);
+  hot("statusz/keyed_inc_registry_ref", statusz_keyed_inc_registry_ref);
+  hot("statusz/keyed_inc_member_ptr", statusz_keyed_inc_member_ptr);
 
   hot("floor/plain_inc_x1000", floor_plain_inc_x1000);
   hot("base/atomic_fetch_add_x1000", base_atomic_fetch_add_x1000);

@@ -8,11 +8,13 @@
 // index back for reuse, and a reused index lands in cells that are already
 // allocated, which would under-count the next measurement.
 //
-// statusz stores counts in per-thread chunks of 512 cells (4 KiB). To measure
-// whole chunks, each benchmark first reserves (and leaks) cell indices up to a
-// chunk boundary, so the objects it creates start a fresh chunk; the
-// `fresh_cells` counter says 1 when the objects' indices were verified to be
-// one contiguous fresh range.
+// statusz stores counts in one flat array of cells per thread, indexed by cell
+// index and grown by doubling (the replaced arrays are kept for lock-free
+// readers, so they count here). The objects a benchmark creates take fresh
+// indices above every index used before; the `fresh_cells` counter says 1 when
+// they were verified to be one contiguous fresh range. A writer thread that
+// marks them grows its array to cover them: the bytes per writer thread per
+// object include that growth and the arrays it retires.
 #include <benchmark/benchmark.h>
 
 #include <condition_variable>
@@ -31,18 +33,11 @@ namespace statusz_bench {
 namespace {
 
 using statusz::detail::CellIndex;
-using statusz::detail::CellSpace;
 
 constexpr int kWriterThreads = 8;
 
-// Reserves cell indices until the next one starts a chunk; returns that
-// index. (Leaked: see above.)
-std::uint32_t pad_to_chunk() {
-  for (;;) {
-    auto* c = new CellIndex();
-    if ((c->index() + 1) % CellSpace::kChunkSize == 0) return c->index() + 1;
-  }
-}
+// The index the next object will take (reserved and leaked: see above).
+std::uint32_t next_fresh_index() { return (new CellIndex())->index() + 1; }
 
 // 1 if the `n` objects created since `first` took exactly the indices
 // first .. first + n - 1 (checked by reserving the next index).
@@ -85,7 +80,7 @@ void mem_meter(benchmark::State& state) {
   for (auto _ : state) {
     std::vector<statusz::Meter*> meters;
     meters.reserve(n);
-    std::uint32_t first = pad_to_chunk();
+    std::uint32_t first = next_fresh_index();
     CountingScope objects;
     for (std::size_t i = 0; i < n; ++i)
       meters.push_back(new statusz::Meter(mem_clock()));
@@ -98,14 +93,14 @@ void mem_meter(benchmark::State& state) {
     });
     const AllocStats cell_bytes = cells.stop();
 
-    // The same through a registry (tree node + meter), on a fresh chunk.
+    // The same through a registry (tree node + meter), at fresh indices.
     auto* reg = new statusz::Registry({&mem_clock(), "bench", "1"});
     std::vector<std::string> paths;
     paths.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
       paths.push_back("m.meter" + std::to_string(i));
     (void)reg->meter("warm.up");  // the registry's own first allocations
-    first = pad_to_chunk();
+    first = next_fresh_index();
     CountingScope registered;
     for (const std::string& p : paths) (void)reg->meter(p);
     const AllocStats registry_bytes = registered.stop();
@@ -125,11 +120,11 @@ void mem_meter(benchmark::State& state) {
   }
 }
 
-// One lone meter in a fresh chunk: what each writer thread pays for the first
-// meter of a chunk (the chunk's 4 KiB, plus any directory growth).
-void mem_meter_first_in_chunk(benchmark::State& state) {
+// One lone meter at a fresh index: what each writer thread pays for a meter
+// beyond its array (the growth of the array, by doubling).
+void mem_meter_lone(benchmark::State& state) {
   for (auto _ : state) {
-    const std::uint32_t first = pad_to_chunk();
+    const std::uint32_t first = next_fresh_index();
     auto* meter = new statusz::Meter(mem_clock());
     report(state, "fresh_cells", fresh(first, 1));
     CountingScope cells;
@@ -175,7 +170,7 @@ void mem_keyed(benchmark::State& state) {
   std::size_t key_bytes = 0;
   for (const std::string& k : keys) key_bytes += k.size();
   for (auto _ : state) {
-    const std::uint32_t first = pad_to_chunk();
+    const std::uint32_t first = next_fresh_index();
     CountingScope filled;
     auto* keyed = new statusz::KeyedCounter(n);
     for (const std::string& k : keys) keyed->inc(k);
@@ -224,7 +219,7 @@ void base_mem_unordered_map(benchmark::State& state) {
         1);
   };
   mem("mem/meter", mem_meter)->Arg(4096);
-  mem("mem/meter_first_in_chunk", mem_meter_first_in_chunk);
+  mem("mem/meter_lone", mem_meter_lone);
   mem("mem/counter", mem_counter)->Arg(4096);
   mem("mem/keyed", mem_keyed)->Arg(1000)->Arg(10000)->Arg(100000);
   mem("base/mem_unordered_map", base_mem_unordered_map)

@@ -5,6 +5,8 @@ the benchmark suite as a ratio against its baseline, and whether it holds.
     python3 bench/check.py results.json             # plain text
     python3 bench/check.py results.json --markdown  # tables for bench/README.md
     python3 bench/check.py results.json --strict    # exit 1 if a target misses
+    python3 bench/check.py results.json --hot       # only the hot-path targets
+                                                    # (a run filtered to them)
 
 Every figure is the median over the repetitions of the run (computed here from
 the per-repetition entries, or taken from the `median` aggregate when only
@@ -192,6 +194,79 @@ def keyed_targets(r, keyed, suffix):
     return out
 
 
+# How callers hold the object (bench_hot.cpp): the suffix of the benchmark name.
+MARK_PATTERNS = [
+    ("", "local reference, ClobberMemory loop"),
+    ("_plain", "local reference, plain loop"),
+    ("_static_ref", "function-local static auto& = reg.meter(path)"),
+    ("_registry_ref", "local reference to a registry meter"),
+    ("_member_ptr", "pointer member of an object"),
+]
+COUNTER_PATTERNS = [
+    ("", "local reference, ClobberMemory loop"),
+    ("_plain", "local reference, plain loop"),
+    ("_member_ptr", "pointer member of an object"),
+]
+# Each hot-path suite: the benchmark-name prefix and how it was compiled.
+OPT_LEVELS = [("", "-O3"), ("O2/", "-O2")]
+MEM_LIMIT = 512
+
+
+def hot_path_targets(r):
+    """Issue 13's table: every holding pattern at -O3 and -O2, each against
+    the baselines of the same suite (same compiler flags, binary and run)."""
+    out = []
+    for prefix, flag in OPT_LEVELS:
+        fa = hot(prefix + "base/atomic_fetch_add", 1)
+        hs = hot(prefix + "base/hash_statusz", 1)
+        for suffix, how in MARK_PATTERNS:
+            m = hot(prefix + "statusz/meter_mark" + suffix, 1)
+            ratio = r.ns(m) / r.ns(fa)
+            out.append(Target(f"{flag} Meter::mark, 1 thread, {how} / shared fetch_add",
+                              ratio, "<= 0.5", ratio <= 0.5,
+                              f"{fmt(r.ns(m))} ns vs {fmt(r.ns(fa))} ns", (m, fa)))
+        m1, m2 = hot(prefix + "statusz/meter_mark", 1), hot(prefix + "statusz/meter_mark", 2)
+        ratio = r.ips(m2) / r.ips(m1)
+        out.append(Target(f"{flag} Meter::mark, 2 threads on one meter: aggregate / 1 thread",
+                          ratio, ">= 1.8", ratio >= 1.8,
+                          f"{fmt(r.ips(m2) / 1e6)} vs {fmt(r.ips(m1) / 1e6)} M/s ({used(r, m2)} with both cores)",
+                          (m1, m2)))
+        for suffix, how in COUNTER_PATTERNS:
+            c = hot(prefix + "statusz/counter_inc" + suffix, 1)
+            ratio = r.ns(c) / r.ns(fa)
+            out.append(Target(f"{flag} Counter::inc, 1 thread, {how} / shared fetch_add",
+                              ratio, "<= 0.6", ratio <= 0.6,
+                              f"{fmt(r.ns(c))} ns vs {fmt(r.ns(fa))} ns", (c, fa)))
+        c1, c2 = hot(prefix + "statusz/counter_inc", 1), hot(prefix + "statusz/counter_inc", 2)
+        ratio = r.ips(c2) / r.ips(c1)
+        out.append(Target(f"{flag} Counter::inc, 2 threads on one counter: aggregate / 1 thread",
+                          ratio, ">= 1.8", ratio >= 1.8,
+                          f"{fmt(r.ips(c2) / 1e6)} vs {fmt(r.ips(c1) / 1e6)} M/s ({used(r, c2)} with both cores)",
+                          (c1, c2)))
+        for suffix, how in MARK_PATTERNS:
+            k = hot(prefix + "statusz/keyed_inc" + suffix, 1)
+            ratio = r.ns(k) / r.ns(hs)
+            out.append(Target(f"{flag} KeyedCounter::inc existing UUID key, {how} / hash_bytes of the key",
+                              ratio, "<= 2", ratio <= 2,
+                              f"{fmt(r.ns(k))} ns vs {fmt(r.ns(hs))} ns", (k, hs)))
+        rate = hot(prefix + "statusz/meter_one_minute_rate", 1)
+        clock, mutex = hot(prefix + "base/steady_clock_now", 1), hot(prefix + "base/mutex_lock_unlock", 1)
+        ratio = r.ns(rate) / (r.ns(clock) + r.ns(mutex))
+        holds = r.ns(rate) <= 15 or ratio <= 0.6
+        out.append(Target(f"{flag} Meter::one_minute_rate(): <= 15 ns, or / (steady-clock read + mutex lock/unlock)",
+                          ratio, "<= 0.6", holds,
+                          f"{fmt(r.ns(rate))} ns vs {fmt(r.ns(clock))} + {fmt(r.ns(mutex))} ns", (rate,)))
+    if r.has(MEM_METER):
+        per_meter = r.field(MEM_METER, "bytes_per_meter_8_writers")[0]
+        out.append(Target("memory: bytes per meter with 8 writer threads",
+                          per_meter, f"<= {MEM_LIMIT}", per_meter <= MEM_LIMIT,
+                          f"registry meter {fmt(r.field(MEM_METER, 'bytes_per_registry_meter')[0])} B"
+                          f" (Meter object and its clock entry {fmt(r.field(MEM_METER, 'bytes_per_meter')[0])} B)"
+                          f" + 8 x {fmt(r.field(MEM_METER, 'bytes_per_writer_thread_per_meter')[0])} B"
+                          " per writer thread"))
+    return out
+
+
 def sorted_note(r, ours):
     """The ratio against plain nlohmann::json, whose members come out sorted."""
     other = doc("base/nlohmann_sorted_doc_pretty", 0)
@@ -202,19 +277,7 @@ def sorted_note(r, ours):
 
 
 def targets(r):
-    out = []
-    mark, fa, floor = hot("statusz/meter_mark", 1), hot("base/atomic_fetch_add", 1), hot("floor/plain_inc_tls_pointer", 1)
-    ratio = r.ns(mark) / r.ns(fa)
-    out.append(Target("Meter::mark, 1 thread / relaxed fetch_add on a shared atomic",
-                      ratio, "<= 0.5", ratio <= 0.5,
-                      f"{fmt(r.ns(mark))} ns vs {fmt(r.ns(fa))} ns; plain ++ through a thread_local pointer:"
-                      f" {fmt(r.ns(floor))} ns", (mark, fa)))
-    mark2 = hot("statusz/meter_mark", 2)
-    ratio = r.ips(mark2) / r.ips(mark)
-    out.append(Target("Meter::mark, 2 threads on one meter: aggregate / 1 thread",
-                      ratio, ">= 1.8", ratio >= 1.8,
-                      f"{fmt(r.ips(mark2) / 1e6)} vs {fmt(r.ips(mark) / 1e6)} M/s"
-                      f" ({used(r, mark2)} with both cores)", (mark, mark2)))
+    out = hot_path_targets(r)
     out += keyed_targets(r, "statusz/keyed_inc", "")
     ours, theirs = doc("statusz/doc_json_pretty", 0), doc("base/nlohmann_doc_pretty", 0)
     ratio = r.ns(theirs) / r.ns(ours)
@@ -229,14 +292,6 @@ def targets(r):
                       high / low, "<= 1.5", high / low <= 1.5,
                       f"{fmt(t[1000] / 1e3)} / {fmt(t[10000] / 1e3)} / {fmt(t[100000] / 1e3)} us"
                       f" at 1k / 10k / 100k keys: {fmt(low)} then {fmt(high)} ns per added key"))
-    if r.has(MEM_METER):
-        per_meter = r.field(MEM_METER, "bytes_per_meter_8_writers")[0]
-        out.append(Target("memory: bytes per meter with 8 writer threads",
-                          per_meter, "<= 1024", per_meter <= 1024,
-                          f"registry meter {fmt(r.field(MEM_METER, 'bytes_per_registry_meter')[0])} B"
-                          f" (Meter object and its clock entry {fmt(r.field(MEM_METER, 'bytes_per_meter')[0])} B)"
-                          f" + 8 x {fmt(r.field(MEM_METER, 'bytes_per_writer_thread_per_meter')[0])} B"
-                          " per writer thread"))
     if r.has(mem_keyed(10000)):
         beyond = r.field(mem_keyed(10000), "bytes_per_key_beyond_key")[0]
         extra = ", ".join(
@@ -272,11 +327,21 @@ HOT_ROWS = [
     ("base/mutex_inc", "std::mutex + ++, one shared"),
     ("statusz/meter_mark", "Meter::mark()"),
     ("statusz/counter_inc", "Counter::inc()"),
+    ("statusz/meter_mark_plain", "Meter::mark(), local reference, plain loop"),
+    ("statusz/meter_mark_static_ref", "Meter::mark(), function-local static reference"),
+    ("statusz/meter_mark_registry_ref", "Meter::mark(), registry meter by reference"),
+    ("statusz/meter_mark_member_ptr", "Meter::mark(), pointer member of an object"),
+    ("statusz/counter_inc_plain", "Counter::inc(), local reference, plain loop"),
+    ("statusz/counter_inc_member_ptr", "Counter::inc(), pointer member of an object"),
     ("base/hash_std", "std::hash<string_view> of a UUID key"),
     ("base/hash_statusz", "statusz detail::hash_bytes of a UUID key"),
     ("base/mutex_map_inc", "mutex + unordered_map<string>, std::string key"),
     ("base/mutex_map_inc_from_view", "mutex + unordered_map<string>, string_view key"),
     ("statusz/keyed_inc", "KeyedCounter::inc(), existing key"),
+    ("statusz/keyed_inc_plain", "KeyedCounter::inc(), local reference, plain loop"),
+    ("statusz/keyed_inc_static_ref", "KeyedCounter::inc(), function-local static reference"),
+    ("statusz/keyed_inc_registry_ref", "KeyedCounter::inc(), registry counter by reference"),
+    ("statusz/keyed_inc_member_ptr", "KeyedCounter::inc(), pointer member of an object"),
     ("floor/plain_inc_x1000", "1 000 objects: plain ++ (floor)"),
     ("base/atomic_fetch_add_x1000", "1 000 objects: fetch_add"),
     ("base/mutex_inc_x1000", "1 000 objects: mutex + ++"),
@@ -296,7 +361,7 @@ HOT_ROWS = [
     ("proto/keyed_inc_wide2_inline_eq", "prototype: ... and an inline key compare"),
     ("proto/keyed_inc_current_x1000", "prototype: today's lookup, 1 000 keys"),
     ("proto/keyed_inc_wide2_x1000", "prototype: 2-lane hash, 1 000 keys"),
-    ("proto/cells_add_via_record", "prototype: cell add via TLS record (today)"),
+    ("proto/cells_add_via_record", "prototype: cell add via TLS record (before issue 13)"),
     ("proto/cells_add_via_directory", "prototype: cell add via TLS directory"),
 ]
 
@@ -325,7 +390,7 @@ PROBE_ROWS = [
 MEM_ROWS = [
     (MEM_METER, ["bytes_per_meter", "bytes_per_registry_meter", "bytes_per_writer_thread_per_meter",
                  "bytes_per_meter_8_writers"]),
-    ("mem/meter_first_in_chunk/iterations:1/repeats:1", ["bytes_per_writer_thread"]),
+    ("mem/meter_lone/iterations:1/repeats:1", ["bytes_per_writer_thread"]),
     ("mem/counter/4096/iterations:1/repeats:1", ["bytes_per_counter", "bytes_per_registry_counter"]),
 ] + [(mem_keyed(n), ["bytes_per_key", "bytes_per_key_beyond_key", "bytes_per_writer_thread_per_key"])
      for n in (1000, 10000, 100000)] + [
@@ -333,12 +398,24 @@ MEM_ROWS = [
     for n in (1000, 10000, 100000)]
 
 
+ONE_THREAD_ROWS = [
+    ("base/steady_clock_now", "std::chrono::steady_clock::now()"),
+    ("base/mutex_lock_unlock", "std::mutex lock + unlock, uncontended"),
+    ("statusz/meter_one_minute_rate", "Meter::one_minute_rate(), default clock"),
+]
+
+
 def hot_rows(r):
-    for op, label in HOT_ROWS:
-        n1, n2 = hot(op, 1), hot(op, 2)
-        if r.has(n1) and r.has(n2):
-            yield label, r.ns(n1), r.ns(n2), r.ips(n1) / 1e6, r.ips(n2) / 1e6, r.parallelism(n2), \
-                n1 in r.busy or n2 in r.busy
+    for prefix, flag in OPT_LEVELS:
+        for op, label in HOT_ROWS:
+            n1, n2 = hot(prefix + op, 1), hot(prefix + op, 2)
+            if r.has(n1) and r.has(n2):
+                yield f"{flag} {label}", r.ns(n1), r.ns(n2), r.ips(n1) / 1e6, r.ips(n2) / 1e6, \
+                    r.parallelism(n2), n1 in r.busy or n2 in r.busy
+        for op, label in ONE_THREAD_ROWS:
+            n1 = hot(prefix + op, 1)
+            if r.has(n1):
+                yield f"{flag} {label}", r.ns(n1), None, r.ips(n1) / 1e6, None, None, n1 in r.busy
 
 
 def cold_rows(r):
@@ -430,11 +507,14 @@ def main():
     ap.add_argument("json", help="Google Benchmark JSON output of statusz_bench")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    ap.add_argument("--hot", action="store_true",
+                    help="judge only the hot-path targets (issue 13's table), e.g. for a run"
+                         " filtered to them")
     args = ap.parse_args()
     r = Results(args.json)
     try:
-        ts = targets(r)
-        ps = proposed(r)
+        ts = hot_path_targets(r) if args.hot else targets(r)
+        ps = [] if args.hot else proposed(r)
     except KeyError as e:
         sys.exit(f"check.py: no result for {e} (run the whole suite, without a filter)")
     (print_markdown if args.markdown else print_text)(r, ts, ps)
