@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/ascii.hpp"
 #include "detail/hash.hpp"
 #include "detail/utf8.hpp"
 #include "json.hpp"
@@ -65,21 +66,15 @@ inline std::string snake_case(std::string_view path) {
   char prev = '_';
   for (std::size_t i = 0; i < path.size(); ++i) {
     const char c = path[i];
-    const bool upper = c >= 'A' && c <= 'Z';
-    const bool lower = c >= 'a' && c <= 'z';
-    const bool digit = c >= '0' && c <= '9';
-    if (upper) {
-      const bool prev_lower_or_digit =
-          (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
-      const bool next_lower =
-          i + 1 < path.size() && path[i + 1] >= 'a' && path[i + 1] <= 'z';
-      const bool prev_upper = prev >= 'A' && prev <= 'Z';
+    if (ascii_is_upper(c)) {
+      const bool next_lower = i + 1 < path.size() && ascii_is_lower(path[i + 1]);
       if (!out.empty() && out.back() != '_' &&
-          (prev_lower_or_digit || (prev_upper && next_lower))) {
+          (ascii_is_lower(prev) || ascii_is_digit(prev) ||
+           (ascii_is_upper(prev) && next_lower))) {
         out.push_back('_');
       }
-      out.push_back(static_cast<char>(c - 'A' + 'a'));
-    } else if (lower || digit) {
+      out.push_back(ascii_lower(c));
+    } else if (ascii_is_lower(c) || ascii_is_digit(c)) {
       out.push_back(c);
     } else if (out.empty() || out.back() != '_') {
       out.push_back('_');
@@ -109,14 +104,7 @@ inline void append_escaped(std::string& out, std::string_view v,
     if (j == v.size()) break;
     const char c = v[j];
     if (static_cast<unsigned char>(c) >= 0x80) {
-      const std::size_t n = utf8_sequence_length(v, j);
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";
-        i = j + 1;
-      } else {
-        out.append(v.data() + j, n);
-        i = j + n;
-      }
+      i = j + append_utf8_sequence(out, v, j);
       continue;
     }
     out.push_back('\\');
@@ -197,7 +185,7 @@ class Exposition {
   explicit Exposition(const PrometheusOptions& o)
       : om_(o.format == ExpositionFormat::OpenMetrics100) {
     prefix_ = snake_case(o.prefix);
-    if (!prefix_.empty() && prefix_[0] >= '0' && prefix_[0] <= '9') {
+    if (!prefix_.empty() && ascii_is_digit(prefix_[0])) {
       prefix_.insert(prefix_.begin(), '_');
     }
   }
@@ -268,7 +256,7 @@ class Exposition {
     }
     name_ += last_snake_;
     name_ += suffix;
-    if (name_.empty() || (name_[0] >= '0' && name_[0] <= '9')) {
+    if (name_.empty() || ascii_is_digit(name_[0])) {
       name_.insert(name_.begin(), '_');
     }
     if (taken(name_)) {
