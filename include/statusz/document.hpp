@@ -99,8 +99,9 @@ class DocumentBuilder final : public RegistryVisitor {
                                 details_);
   }
 
-  void open_group(const NodeView&, const ProbeReport* probe) override {
+  void open_group(const NodeView& group, const ProbeReport* probe) override {
     Object& o = stack_.emplace_back();
+    o.reserve(group.children + 3);
     if (probe == nullptr) return;
     o.emplace_back(std::string(document_names::kStatus),
                    std::string(to_string(probe->status)));

@@ -67,7 +67,8 @@ inline std::string snake_case(std::string_view path) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     const char c = path[i];
     if (ascii_is_upper(c)) {
-      const bool next_lower = i + 1 < path.size() && ascii_is_lower(path[i + 1]);
+      const bool next_lower =
+          i + 1 < path.size() && ascii_is_lower(path[i + 1]);
       if (!out.empty() && out.back() != '_' &&
           (ascii_is_lower(prev) || ascii_is_digit(prev) ||
            (ascii_is_upper(prev) && next_lower))) {
@@ -87,8 +88,7 @@ inline std::string snake_case(std::string_view path) {
 
 // Appends v as valid UTF-8 (bad bytes as U+FFFD), with '\\', '\n' and,
 // in label values, '"' escaped.
-inline void append_escaped(std::string& out, std::string_view v,
-                           bool quote) {
+inline void append_escaped(std::string& out, std::string_view v, bool quote) {
   std::size_t i = 0;
   while (i < v.size()) {
     std::size_t j = i;
@@ -346,9 +346,9 @@ class PrometheusWriter final : public RegistryVisitor {
   }
 
   void keyed(const NodeView& node, const KeyedCounter& k) override {
-    const std::string_view total = e_.family(
-        node.path, "", true, "statusz keyed counter ", node.path,
-        ": count by key");
+    const std::string_view total =
+        e_.family(node.path, "", true, "statusz keyed counter ", node.path,
+                  ": count by key");
     k.for_each([&](std::string_view key, std::uint64_t n) {
       e_.sample(total, {{"key", key}}, static_cast<std::int64_t>(n));
     });
@@ -376,9 +376,8 @@ class PrometheusWriter final : public RegistryVisitor {
     static constexpr Status kStatuses[] = {Status::Ok, Status::Warning,
                                            Status::Unknown, Status::Ko};
     if (!probes_.empty()) {
-      const std::string_view status =
-          e_.family("probe_status", "", false,
-                    "statusz probe status, one-hot by status");
+      const std::string_view status = e_.family(
+          "probe_status", "", false, "statusz probe status, one-hot by status");
       for (const auto& [path, report] : probes_) {
         for (Status s : kStatuses) {
           e_.sample(status, {{"path", path}, {"status", to_string(s)}},

@@ -481,7 +481,7 @@ class Registry {
     if (!path.empty()) path.push_back('.');
     path += *p.name;
     const Node& n = *p.node;
-    const NodeView view{*p.name, path, n.kind, depth};
+    const NodeView view{*p.name, path, n.kind, depth, p.children.size()};
     switch (n.kind) {
       case Kind::Group:
         v.open_group(view, n.probe ? &reports[p.probe_index] : nullptr);
@@ -489,7 +489,8 @@ class Registry {
           visit(child, reports, options, depth + 1, path, v);
         }
         // The children may have moved `path`'s buffer: a fresh view.
-        v.close_group(NodeView{*p.name, path, n.kind, depth});
+        v.close_group(
+            NodeView{*p.name, path, n.kind, depth, p.children.size()});
         break;
       case Kind::Meter:
         v.meter(view, n.meter->snapshot());

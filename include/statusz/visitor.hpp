@@ -47,7 +47,8 @@ struct NodeView {
   std::string_view name;  // the last segment of its path
   std::string_view path;  // its dotted path, from the top
   Kind kind = Kind::Group;
-  std::size_t depth = 1;  // 1 for a top-level member
+  std::size_t depth = 1;     // 1 for a top-level member
+  std::size_t children = 0;  // a group's children, as registered
 };
 
 // Which nodes a walk shows.

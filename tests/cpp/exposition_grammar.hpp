@@ -13,16 +13,15 @@ namespace statusz_test {
 
 // "" if `text` follows the grammar, otherwise the first offending line and
 // what is wrong with it.
-inline std::string exposition_error(const std::string& text,
-                                    bool openmetrics) {
+inline std::string exposition_error(const std::string& text, bool openmetrics) {
   static const std::regex sample(
       R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\["\\n])*",?)*\})? -?([0-9.e+-]+|NaN|\+Inf|-Inf)$)");
   static const std::regex comment(
       R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* ([^\n\\]|\\[\\n])*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge))$)");
   const std::string eof = "# EOF\n";
-  const bool has_eof = text.size() >= eof.size() &&
-                       text.compare(text.size() - eof.size(), eof.size(),
-                                    eof) == 0;
+  const bool has_eof =
+      text.size() >= eof.size() &&
+      text.compare(text.size() - eof.size(), eof.size(), eof) == 0;
   if (openmetrics != has_eof) {
     return openmetrics ? "no '# EOF' at the end" : "'# EOF' in text 0.0.4";
   }

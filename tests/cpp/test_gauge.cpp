@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <stdexcept>
 #include <statusz/gauge.hpp>
 #include <statusz/registry.hpp>
+#include <stdexcept>
 
 namespace statusz {
 namespace {

@@ -210,7 +210,8 @@ TEST(Registry, AFailedRegistrationLeavesNothingBehind) {
   EXPECT_THROW(reg.probe("p.q", Probe::Function()), std::invalid_argument);
   ProbeOptions bad;
   bad.timeout = Nanos(0);
-  EXPECT_THROW(reg.probe("p.q", [] { return Status::Ok; }, bad),
+  EXPECT_THROW(reg.probe(
+                   "p.q", [] { return Status::Ok; }, bad),
                std::invalid_argument);
   // A reserved name deep in a new path: its groups are not created either.
   reg.probe("r", [] { return Status::Ok; });
@@ -235,17 +236,21 @@ TEST(Registry, ReRegisteringAProbeWithBadOptionsKeepsTheOldOne) {
   Registry reg(options(clock));
   ProbeOptions o;
   o.timeout = 2s;
-  Probe& p = reg.probe("app", [] { return Status::Warning; }, o);
+  Probe& p = reg.probe(
+      "app", [] { return Status::Warning; }, o);
   ProbeOptions bad;
   bad.timeout = Nanos(-1);
-  EXPECT_THROW(reg.probe("app", [] { return Status::Ko; }, bad),
+  EXPECT_THROW(reg.probe(
+                   "app", [] { return Status::Ko; }, bad),
                std::invalid_argument);
   EXPECT_THROW(reg.probe("app", Probe::Function(), o), std::invalid_argument);
   EXPECT_EQ(p.options().timeout, Nanos(2s));
   EXPECT_EQ(reg.status(), Status::Warning);  // still the first function
   // A valid re-registration replaces both.
   o.timeout = 3s;
-  EXPECT_EQ(&reg.probe("app", [] { return Status::Ko; }, o), &p);
+  EXPECT_EQ(&reg.probe(
+                "app", [] { return Status::Ko; }, o),
+            &p);
   EXPECT_EQ(p.options().timeout, Nanos(3s));
   EXPECT_EQ(reg.status(), Status::Ko);
 }
@@ -259,7 +264,8 @@ TEST(Registry, ManyChildrenAreFoundInRegistrationOrder) {
     made.back()->set(i);
   }
   for (int i = 0; i < 100; ++i) {
-    EXPECT_EQ(&reg.counter("wide.c" + std::to_string(i)), made[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(&reg.counter("wide.c" + std::to_string(i)),
+              made[static_cast<std::size_t>(i)]);
     EXPECT_EQ(reg.kind("wide.c" + std::to_string(i)), Kind::Counter);
   }
   EXPECT_FALSE(reg.contains("wide.c100"));
@@ -309,8 +315,7 @@ TEST(Registry, VisitShowsEveryNodeInDocumentOrder) {
                      std::to_string(k.value("x")));
     }
     void gauge(const NodeView& n, const Value& v) override {
-      seen.push_back("gauge " + std::string(n.path) + " " +
-                     to_json(v));
+      seen.push_back("gauge " + std::string(n.path) + " " + to_json(v));
     }
     void end(Status s) override {
       seen.push_back("end " + std::string(to_string(s)));
@@ -319,10 +324,10 @@ TEST(Registry, VisitShowsEveryNodeInDocumentOrder) {
   Recorder all;
   EXPECT_EQ(reg.visit(all), Status::Warning);
   EXPECT_EQ(all.seen, (std::vector<std::string>{
-                          "begin Warning", "open v 1 Warning",
-                          "counter v.c 7", "meter v.m 2", "close v",
-                          "keyed k 3", "gauge g 1.5", "open plain 1",
-                          "counter plain.c 0", "close plain", "end Warning"}));
+                          "begin Warning", "open v 1 Warning", "counter v.c 7",
+                          "meter v.m 2", "close v", "keyed k 3", "gauge g 1.5",
+                          "open plain 1", "counter plain.c 0", "close plain",
+                          "end Warning"}));
   Recorder probed;
   VisitOptions only;
   only.probed_groups_only = true;
