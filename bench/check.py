@@ -278,7 +278,7 @@ COLD_ROWS = [
     ("statusz/doc_json_pretty", "statusz snapshot() + pretty JSON"),
     ("statusz/doc_render_pretty", "statusz pretty JSON of a built document (render only)"),
     ("statusz/doc_json_pretty_probes_run", "statusz snapshot() + pretty JSON, probes run each time"),
-    ("statusz/doc_prometheus", "statusz Prometheus text (collect + render)"),
+    ("statusz/doc_prometheus", "statusz Prometheus text (walk + render)"),
     ("base/nlohmann_doc_compact", "nlohmann::ordered_json build + dump()"),
     ("base/nlohmann_doc_pretty", "nlohmann::ordered_json build + dump(2)"),
     ("base/nlohmann_sorted_doc_pretty", "nlohmann::json (sorted members) build + dump(2)"),
