@@ -18,7 +18,6 @@
 
 #include "alloc_count.hpp"
 #include "fixtures.hpp"
-#include "proto_json.hpp"
 
 #if __has_include(<statusz/prometheus.hpp>)
 #include <statusz/prometheus.hpp>
@@ -116,58 +115,6 @@ void statusz_render_pretty(benchmark::State& state) {
     benchmark::DoNotOptimize(out);
   }
   report(state, bytes, [&] { (void)statusz::to_json(doc, true); });
-}
-
-// Prototype of the proposed json.hpp change (see proto_json.hpp).
-void proto_render_pretty(benchmark::State& state) {
-  const statusz::Value doc =
-      server(keys_of(state), false).registry().snapshot(true);
-  const std::size_t reserve = statusz::to_json(doc, true).size();
-  std::size_t bytes = 0;
-  if (proto::to_json(doc, true, reserve) != statusz::to_json(doc, true)) {
-    state.SkipWithError("the prototype renders a different document");
-    return;
-  }
-  for (auto _ : state) {
-    std::string out = proto::to_json(doc, true, reserve);
-    bytes = out.size();
-    benchmark::DoNotOptimize(out);
-  }
-  report(state, bytes, [&] { (void)proto::to_json(doc, true, reserve); });
-}
-
-// The pointer-bump writer of proto_json.hpp: how far rendering is from its
-// floor.
-void proto_render_fast_pretty(benchmark::State& state) {
-  const statusz::Value doc =
-      server(keys_of(state), false).registry().snapshot(true);
-  const std::size_t reserve = statusz::to_json(doc, true).size();
-  std::size_t bytes = 0;
-  if (proto::to_json_fast(doc, true, reserve) != statusz::to_json(doc, true)) {
-    state.SkipWithError("the prototype renders a different document");
-    return;
-  }
-  for (auto _ : state) {
-    std::string out = proto::to_json_fast(doc, true, reserve);
-    bytes = out.size();
-    benchmark::DoNotOptimize(out);
-  }
-  report(state, bytes, [&] { (void)proto::to_json_fast(doc, true, reserve); });
-}
-
-// snapshot() + the prototype renderer, reserving the previous document's
-// size (what Registry::to_json could do by remembering it).
-void proto_json_pretty(benchmark::State& state) {
-  statusz::Registry& reg = server(keys_of(state), false).registry();
-  const std::size_t reserve = reg.to_json(true, true).size();
-  std::size_t bytes = 0;
-  for (auto _ : state) {
-    std::string out = proto::to_json(reg.snapshot(true), true, reserve);
-    bytes = out.size();
-    benchmark::DoNotOptimize(out);
-  }
-  report(state, bytes,
-         [&] { (void)proto::to_json(reg.snapshot(true), true, reserve); });
 }
 
 #if STATUSZ_BENCH_HAVE_PROMETHEUS
@@ -271,11 +218,6 @@ void statusz_probe_run(benchmark::State& state) {
   // Prometheus rendering: add statusz/doc_prometheus here once
   // include/statusz/prometheus.hpp exists.
 #endif
-  cold("proto/doc_render_pretty", proto_render_pretty)->Arg(0)->Arg(10000);
-  cold("proto/doc_json_pretty", proto_json_pretty)->Apply(sizes);
-  cold("proto/doc_render_fast_pretty", proto_render_fast_pretty)
-      ->Arg(0)
-      ->Arg(10000);
   // nlohmann::ordered_json inserts members by linear search (quadratic in the
   // number of keys: ~20 s per document at 100 000 keys), so it stops at
   // 10 000; nlohmann::json (members sorted, std::map) goes to 100 000.

@@ -304,22 +304,6 @@ def targets(r):
     return out
 
 
-def proposed(r):
-    """The targets that miss, again with the prototypes of the proposed fixes."""
-    out = []
-    if r.has(hot("proto/keyed_inc_wide2", 1)):
-        out += keyed_targets(r, "proto/keyed_inc_wide2", " [proposed hash, prototype]")
-    ours, theirs = doc("proto/doc_json_pretty", 0), doc("base/nlohmann_doc_pretty", 0)
-    if r.has(ours) and r.has(theirs):
-        ratio = r.ns(theirs) / r.ns(ours)
-        out.append(Target("sample document, snapshot + pretty JSON: times faster than nlohmann::json"
-                          " [proposed JSON integers, prototype]",
-                          ratio, ">= 3", ratio >= 3,
-                          f"{fmt(r.ns(ours) / 1e3)} us vs {fmt(r.ns(theirs) / 1e3)} us{sorted_note(r, ours)}",
-                          (ours, theirs)))
-    return out
-
-
 HOT_ROWS = [
     ("floor/plain_inc", "plain ++ in a register (floor)"),
     ("floor/plain_inc_tls_pointer", "plain ++ through a thread_local pointer (floor)"),
@@ -351,18 +335,6 @@ HOT_ROWS = [
     ("base/hash_statusz_x1000", "1 000 keys: hash_bytes"),
     ("base/mutex_map_inc_x1000", "1 000 keys: mutex + unordered_map"),
     ("statusz/keyed_inc_x1000", "1 000 keys: KeyedCounter::inc()"),
-    ("proto/hash_tail_fixed", "prototype: hash_bytes, tail read fixed"),
-    ("proto/hash_wide", "prototype: 16-byte-step hash"),
-    ("proto/hash_wide2", "prototype: 2-lane 16-byte-step hash (proposed)"),
-    ("proto/keyed_inc_current", "prototype: copy of today's KeyedCounter lookup"),
-    ("proto/keyed_inc_tail_fixed", "prototype: ... with the hash tail fixed"),
-    ("proto/keyed_inc_wide", "prototype: ... with the 16-byte-step hash"),
-    ("proto/keyed_inc_wide2", "prototype: ... with the 2-lane hash (proposed)"),
-    ("proto/keyed_inc_wide2_inline_eq", "prototype: ... and an inline key compare"),
-    ("proto/keyed_inc_current_x1000", "prototype: today's lookup, 1 000 keys"),
-    ("proto/keyed_inc_wide2_x1000", "prototype: 2-lane hash, 1 000 keys"),
-    ("proto/cells_add_via_record", "prototype: cell add via TLS record (before issue 13)"),
-    ("proto/cells_add_via_directory", "prototype: cell add via TLS directory"),
 ]
 
 COLD_ROWS = [
@@ -370,11 +342,8 @@ COLD_ROWS = [
     ("statusz/doc_json_compact", "statusz snapshot() + compact JSON"),
     ("statusz/doc_json_pretty", "statusz snapshot() + pretty JSON"),
     ("statusz/doc_render_pretty", "statusz pretty JSON of a built document (render only)"),
-    ("proto/doc_render_pretty", "prototype: render only, integers by std::to_chars, output reserved"),
-    ("proto/doc_json_pretty", "prototype: snapshot() + that renderer (proposed)"),
-    ("proto/doc_render_fast_pretty", "prototype: render only, pointer-bump writer (floor estimate)"),
     ("statusz/doc_json_pretty_probes_run", "statusz snapshot() + pretty JSON, probes run each time"),
-    ("statusz/doc_prometheus", "statusz Prometheus text (collect + render)"),
+    ("statusz/doc_prometheus", "statusz Prometheus text (walk + render)"),
     ("base/nlohmann_doc_compact", "nlohmann::ordered_json build + dump()"),
     ("base/nlohmann_doc_pretty", "nlohmann::ordered_json build + dump(2)"),
     ("base/nlohmann_sorted_doc_pretty", "nlohmann::json (sorted members) build + dump(2)"),
@@ -514,7 +483,7 @@ def main():
     r = Results(args.json)
     try:
         ts = hot_path_targets(r) if args.hot else targets(r)
-        ps = [] if args.hot else proposed(r)
+        ps = []  # prototypes of proposed header changes: none open
     except KeyError as e:
         sys.exit(f"check.py: no result for {e} (run the whole suite, without a filter)")
     (print_markdown if args.markdown else print_text)(r, ts, ps)

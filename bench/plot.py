@@ -33,7 +33,6 @@ ONE = [
     ("base/hash_std", "std::hash(UUID)"),
     ("base/hash_statusz", "hash_bytes(UUID)"),
     ("statusz/keyed_inc", "KeyedCounter::inc()"),
-    ("proto/keyed_inc_wide2", "KeyedCounter::inc(), proposed hash"),
     ("base/mutex_map_inc", "mutex + unordered_map"),
 ]
 MANY = [
@@ -45,7 +44,6 @@ MANY = [
     ("base/hash_std_x1000", "std::hash(UUID)"),
     ("base/hash_statusz_x1000", "hash_bytes(UUID)"),
     ("statusz/keyed_inc_x1000", "KeyedCounter::inc()"),
-    ("proto/keyed_inc_wide2_x1000", "KeyedCounter::inc(), proposed hash"),
     ("base/mutex_map_inc_x1000", "mutex + unordered_map"),
 ]
 
@@ -111,8 +109,7 @@ def main():
     for op, label, style in [
         ("statusz/doc_json_pretty", "statusz snapshot + pretty JSON", "o-"),
         ("statusz/doc_json_compact", "statusz snapshot + compact JSON", "o--"),
-        ("proto/doc_json_pretty", "statusz pretty JSON, proposed integer fix (prototype)", "o:"),
-        ("statusz/doc_prometheus", "statusz Prometheus text", "s-"),
+            ("statusz/doc_prometheus", "statusz Prometheus text", "s-"),
         ("base/nlohmann_doc_pretty", "nlohmann::ordered_json build + dump(2)", "^-"),
         ("base/nlohmann_doc_compact", "nlohmann::ordered_json build + dump()", "^--"),
         ("base/nlohmann_sorted_doc_pretty", "nlohmann::json (sorted) build + dump(2)", "v-"),

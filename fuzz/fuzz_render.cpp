@@ -6,11 +6,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <statusz/prometheus.hpp>
 #include <statusz/registry.hpp>
 #include <string>
 #include <string_view>
+
+#include "../tests/cpp/exposition_grammar.hpp"
 
 namespace {
 
@@ -35,23 +36,6 @@ struct Reader {
     return v;
   }
 };
-
-void check_exposition(const std::string& text) {
-  static const std::regex sample(
-      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\["\\n])*",?)*\})? -?([0-9.e+-]+|NaN|\+Inf|-Inf)$)");
-  static const std::regex comment(
-      R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* [^\n]*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge)|EOF)$)");
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) std::abort();
-    const std::string line = text.substr(start, end - start);
-    const bool ok = line.rfind('#', 0) == 0 ? std::regex_match(line, comment)
-                                            : std::regex_match(line, sample);
-    if (!ok) std::abort();
-    start = end + 1;
-  }
-}
 
 }  // namespace
 
@@ -117,7 +101,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     statusz::PrometheusOptions o;
     o.format = f;
     o.prefix = r.bytes();
-    check_exposition(statusz::to_prometheus(reg, o));
+    const std::string text = statusz::to_prometheus(reg, o);
+    if (!statusz_test::exposition_error(
+             text, f == statusz::ExpositionFormat::OpenMetrics100)
+             .empty()) {
+      std::abort();
+    }
   }
   return 0;
 }

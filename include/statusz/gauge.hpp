@@ -1,6 +1,5 @@
 // statusz::Gauge: a value computed when the document is built, by a callable
 // returning anything a Value holds (a double, an integer, a string, ...).
-// ratio_gauge() builds the seed's fiveMinuteErrorsRatio from two meters.
 //
 // Cost: nothing until read; value() copies a shared_ptr under a mutex and
 // calls the function. A function that throws reads as null (rendered `null`),
@@ -20,7 +19,6 @@
 #include <cxxabi.h>
 #endif
 
-#include "meter.hpp"
 #include "value.hpp"
 
 namespace statusz {
@@ -67,17 +65,5 @@ class Gauge {
   mutable std::mutex mu_;
   std::shared_ptr<const Function> fn_;
 };
-
-// errors / (errors + successes) over the meters' 5-minute rates; 0 when both
-// are 0. The meters must outlive the function.
-inline Gauge::Function ratio_gauge(const Meter& errors,
-                                   const Meter& successes) {
-  return [&errors, &successes]() -> Value {
-    const double e = errors.five_minute_rate();
-    const double s = successes.five_minute_rate();
-    const double total = e + s;
-    return total > 0 ? e / total : 0.0;
-  };
-}
 
 }  // namespace statusz

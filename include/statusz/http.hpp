@@ -43,7 +43,7 @@ struct HttpResponse {
 };
 
 struct HttpOptions {
-  std::string metrics_prefix = "statusz";
+  std::string metrics_prefix = std::string(kDefaultPrometheusPrefix);
   std::string bearer_token;  // empty: no authentication
   std::size_t max_target_bytes = 8192;
 };

@@ -72,14 +72,7 @@ inline void append_json_string(std::string& out, std::string_view s) {
           const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
           out.append(esc, sizeof esc);
         } else {
-          const std::size_t n = utf8_sequence_length(s, i);
-          if (n == 0) {
-            out += "\xEF\xBF\xBD";
-            ++i;
-          } else {
-            out.append(s.data() + i, n);
-            i += n;
-          }
+          i += append_utf8_sequence(out, s, i);
           continue;
         }
     }

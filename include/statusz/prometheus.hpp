@@ -13,27 +13,41 @@
 //                          gauge    <prefix>_server_info{host_name,version} 1
 // Characters outside [a-zA-Z0-9_] become '_'; two paths that sanitise to the
 // same name are told apart by a numeric suffix. Label values are escaped and
-// repaired to valid UTF-8. Pure functions of a Collection: thread-safe.
+// repaired to valid UTF-8.
+// PrometheusWriter is a RegistryVisitor: the exposition is one more reader of
+// the registry's walk (Registry::visit), like the document.
+// Cost: one pass, appending to one string; names are de-duplicated in a
+// hash set of offsets into one buffer (no allocation per name).
+// Thread-safety: to_prometheus() is safe from any thread; a writer is used
+// by one walk at a time.
 #pragma once
 
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
-#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "detail/ascii.hpp"
+#include "detail/hash.hpp"
+#include "detail/utf8.hpp"
 #include "json.hpp"
 #include "registry.hpp"
+#include "visitor.hpp"
 
 namespace statusz {
 
 enum class ExpositionFormat { Text004, OpenMetrics100 };
 
+inline constexpr std::string_view kDefaultPrometheusPrefix = "statusz";
+
 struct PrometheusOptions {
-  std::string prefix = "statusz";
+  std::string prefix = std::string(kDefaultPrometheusPrefix);
   ExpositionFormat format = ExpositionFormat::Text004;
 };
 
@@ -52,21 +66,16 @@ inline std::string snake_case(std::string_view path) {
   char prev = '_';
   for (std::size_t i = 0; i < path.size(); ++i) {
     const char c = path[i];
-    const bool upper = c >= 'A' && c <= 'Z';
-    const bool lower = c >= 'a' && c <= 'z';
-    const bool digit = c >= '0' && c <= '9';
-    if (upper) {
-      const bool prev_lower_or_digit =
-          (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
+    if (ascii_is_upper(c)) {
       const bool next_lower =
-          i + 1 < path.size() && path[i + 1] >= 'a' && path[i + 1] <= 'z';
-      const bool prev_upper = prev >= 'A' && prev <= 'Z';
+          i + 1 < path.size() && ascii_is_lower(path[i + 1]);
       if (!out.empty() && out.back() != '_' &&
-          (prev_lower_or_digit || (prev_upper && next_lower))) {
+          (ascii_is_lower(prev) || ascii_is_digit(prev) ||
+           (ascii_is_upper(prev) && next_lower))) {
         out.push_back('_');
       }
-      out.push_back(static_cast<char>(c - 'A' + 'a'));
-    } else if (lower || digit) {
+      out.push_back(ascii_lower(c));
+    } else if (ascii_is_lower(c) || ascii_is_digit(c)) {
       out.push_back(c);
     } else if (out.empty() || out.back() != '_') {
       out.push_back('_');
@@ -77,38 +86,39 @@ inline std::string snake_case(std::string_view path) {
   return out;
 }
 
-inline void append_label_value(std::string& out, std::string_view v) {
-  const std::string valid =
-      is_valid_utf8(v) ? std::string(v) : to_valid_utf8(v);
-  for (char c : valid) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
+// Appends v as valid UTF-8 (bad bytes as U+FFFD), with '\\', '\n' and,
+// in label values, '"' escaped.
+inline void append_escaped(std::string& out, std::string_view v, bool quote) {
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t j = i;
+    while (j < v.size()) {
+      const char c = v[j];
+      if (c == '\\' || c == '\n' || (quote && c == '"') ||
+          static_cast<unsigned char>(c) >= 0x80) {
         break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out.push_back(c);
+      }
+      ++j;
     }
+    out.append(v.data() + i, j - i);
+    if (j == v.size()) break;
+    const char c = v[j];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      i = j + append_utf8_sequence(out, v, j);
+      continue;
+    }
+    out.push_back('\\');
+    out.push_back(c == '\n' ? 'n' : c);
+    i = j + 1;
   }
 }
 
+inline void append_label_value(std::string& out, std::string_view v) {
+  append_escaped(out, v, true);
+}
+
 inline void append_help_text(std::string& out, std::string_view v) {
-  const std::string valid =
-      is_valid_utf8(v) ? std::string(v) : to_valid_utf8(v);
-  for (char c : valid) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
+  append_escaped(out, v, false);
 }
 
 inline void append_number(std::string& out, double d) {
@@ -121,42 +131,90 @@ inline void append_number(std::string& out, double d) {
   }
 }
 
+// A set of names kept as offsets into one buffer: no allocation per name.
+class NameSet {
+ public:
+  bool contains(std::string_view name) const noexcept {
+    if (slots_.empty()) return false;
+    const std::uint64_t h = hash_bytes(name);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.length == 0) return false;
+      if (s.hash == h && s.length == name.size() + 1 &&
+          std::memcmp(text_.data() + s.offset, name.data(), name.size()) == 0) {
+        return true;
+      }
+    }
+  }
+  void insert(std::string_view name) {
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    const std::uint64_t h = hash_bytes(name);
+    std::size_t i = h & mask_;
+    while (slots_[i].length != 0) i = (i + 1) & mask_;
+    slots_[i] = Slot{h, text_.size(), name.size() + 1};
+    text_.append(name);
+    ++count_;
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::size_t offset = 0;
+    std::size_t length = 0;  // the name's + 1; 0: empty slot
+  };
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.length == 0) continue;
+      std::size_t i = s.hash & mask_;
+      while (slots_[i].length != 0) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t count_ = 0;
+  std::string text_;
+};
+
 class Exposition {
  public:
-  explicit Exposition(const PrometheusOptions& o) : options_(o) {
+  explicit Exposition(const PrometheusOptions& o)
+      : om_(o.format == ExpositionFormat::OpenMetrics100) {
     prefix_ = snake_case(o.prefix);
-    if (!prefix_.empty() && prefix_[0] >= '0' && prefix_[0] <= '9') {
+    if (!prefix_.empty() && ascii_is_digit(prefix_[0])) {
       prefix_.insert(prefix_.begin(), '_');
     }
   }
 
-  // Starts a family; returns its sample name base (unique in the output).
-  std::string family(std::string_view stem, bool counter,
-                     std::string_view help) {
-    std::string name = prefix_;
-    const std::string s = snake_case(stem);
-    if (!name.empty() && !s.empty()) name.push_back('_');
-    name += s;
-    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
-      name.insert(name.begin(), '_');
-    }
-    std::string unique = name;
-    for (int n = 2; taken(unique); ++n) {
-      unique = name + "_" + std::to_string(n);
-    }
-    reserve(unique, counter);
-    const bool om = options_.format == ExpositionFormat::OpenMetrics100;
+  // Starts a family for the metric at `path` (`suffix` appended to its
+  // name) and returns the name its samples use, unique in the output and
+  // valid until the next family(). Its HELP text is help_head + help_path +
+  // help_tail.
+  std::string_view family(std::string_view path, std::string_view suffix,
+                          bool counter, std::string_view help_head,
+                          std::string_view help_path = {},
+                          std::string_view help_tail = {}) {
+    unique_name(path, suffix, counter);
     // Text 0.0.4 names a counter family by its sample name (..._total);
     // OpenMetrics by the name without the suffix.
-    const std::string family_name = counter && !om ? unique + "_total" : unique;
+    const std::size_t base = name_.size();
+    if (counter) name_ += "_total";
+    const std::string_view family_name(name_.data(),
+                                       counter && !om_ ? name_.size() : base);
     out_ += "# HELP ";
     out_ += family_name;
     out_.push_back(' ');
-    append_help_text(out_, help);
+    out_ += help_head;
+    append_help_text(out_, help_path);
+    out_ += help_tail;
     out_ += "\n# TYPE ";
     out_ += family_name;
     out_ += counter ? " counter\n" : " gauge\n";
-    return counter ? unique + "_total" : unique;
+    return name_;
   }
 
   using Labels =
@@ -174,11 +232,57 @@ class Exposition {
   }
 
   std::string finish() {
-    if (options_.format == ExpositionFormat::OpenMetrics100) out_ += "# EOF\n";
+    if (om_) out_ += "# EOF\n";
     return std::move(out_);
   }
 
  private:
+  // The one place a family's sample name is computed: into name_,
+  // <prefix>_<snake_case(path + suffix)>, told apart from every name already
+  // used by a numeric suffix, and reserved (with "_total" for a counter: a
+  // gauge "x_total" and a counter "x" would both write x_total).
+  void unique_name(std::string_view path, std::string_view suffix,
+                   bool counter) {
+    // snake_case(path + suffix) == snake_case(path) + suffix for the
+    // suffixes used here ("", "_rate", "_dropped"): the path's part is
+    // computed once per metric.
+    if (path != last_path_) {
+      last_path_.assign(path.data(), path.size());
+      last_snake_ = snake_case(path);
+    }
+    name_ = prefix_;
+    if (!name_.empty() && !(last_snake_.empty() && suffix.empty())) {
+      name_.push_back('_');
+    }
+    name_ += last_snake_;
+    name_ += suffix;
+    if (name_.empty() || ascii_is_digit(name_[0])) {
+      name_.insert(name_.begin(), '_');
+    }
+    if (taken(name_)) {
+      const std::size_t base = name_.size();
+      for (int n = 2;; ++n) {
+        name_.resize(base);
+        name_.push_back('_');
+        name_ += std::to_string(n);
+        if (!taken(name_)) break;
+      }
+    }
+    names_.insert(name_);
+    if (counter) {
+      scratch_ = name_;
+      scratch_ += "_total";
+      names_.insert(scratch_);
+    }
+  }
+
+  bool taken(const std::string& base) {
+    if (names_.contains(base)) return true;
+    scratch_ = base;
+    scratch_ += "_total";
+    return names_.contains(scratch_);
+  }
+
   void begin_sample(std::string_view name, Labels labels) {
     out_ += name;
     if (labels.size() != 0) {
@@ -197,115 +301,127 @@ class Exposition {
     out_.push_back(' ');
   }
 
-  // Every name a family emits samples under, so no two families collide:
-  // a gauge "x_total" and a counter "x" would both write x_total.
-  bool taken(const std::string& base) const {
-    return names_.count(base) != 0 || names_.count(base + "_total") != 0;
-  }
-  void reserve(const std::string& base, bool counter) {
-    names_.insert(base);
-    if (counter) names_.insert(base + "_total");
-  }
-
-  PrometheusOptions options_;
+  bool om_;
   std::string prefix_;
   std::string out_;
-  std::set<std::string> names_;
+  std::string name_;
+  std::string scratch_;
+  std::string last_path_;
+  std::string last_snake_;
+  NameSet names_;
 };
 
 }  // namespace detail
 
-inline std::string to_prometheus(const Collection& c,
-                                 const PrometheusOptions& options,
-                                 std::string_view host_name,
-                                 std::string_view version) {
-  detail::Exposition e(options);
-  for (const MetricSample& m : c.metrics) {
-    switch (m.kind) {
-      case Kind::Meter: {
-        const std::string total =
-            e.family(m.path, true, "statusz meter " + m.path + ": events");
-        e.sample(total, {}, static_cast<std::int64_t>(m.meter.count));
-        const std::string rate = e.family(
-            m.path + "_rate", false,
-            "statusz meter " + m.path + ": events per second by window");
-        e.sample(rate, {{"window", "mean"}}, m.meter.mean_rate);
-        e.sample(rate, {{"window", "1m"}}, m.meter.one_minute_rate);
-        e.sample(rate, {{"window", "5m"}}, m.meter.five_minute_rate);
-        e.sample(rate, {{"window", "15m"}}, m.meter.fifteen_minute_rate);
-        break;
-      }
-      case Kind::KeyedCounter: {
-        const std::string total = e.family(
-            m.path, true, "statusz keyed counter " + m.path + ": count by key");
-        for (const auto& [key, n] : m.keys) {
-          e.sample(total, {{"key", key}}, static_cast<std::int64_t>(n));
-        }
-        const std::string dropped =
-            e.family(m.path + "_dropped", true,
-                     "statusz keyed counter " + m.path +
-                         ": increments whose key was refused (counted under " +
-                         std::string(KeyedCounter::kOverflowKey) + ")");
-        e.sample(dropped, {}, static_cast<std::int64_t>(m.dropped));
-        break;
-      }
-      case Kind::Counter: {
-        const std::string name =
-            e.family(m.path, false, "statusz counter " + m.path);
-        e.sample(name, {}, m.counter);
-        break;
-      }
-      case Kind::Gauge: {
-        if (m.gauge.is_int()) {
-          e.sample(e.family(m.path, false, "statusz gauge " + m.path), {},
-                   m.gauge.as_int());
-        } else if (m.gauge.is_double() || m.gauge.is_bool() ||
-                   m.gauge.is_null()) {
-          const double v = m.gauge.is_double() ? m.gauge.as_double()
-                           : m.gauge.is_bool()
-                               ? (m.gauge.as_bool() ? 1.0 : 0.0)
-                               : std::numeric_limits<double>::quiet_NaN();
-          e.sample(e.family(m.path, false, "statusz gauge " + m.path), {}, v);
-        }
-        break;
-      }
-      case Kind::Group:
-        break;
-    }
-  }
-  static constexpr Status kStatuses[] = {Status::Ok, Status::Warning,
-                                         Status::Unknown, Status::Ko};
-  if (!c.probes.empty()) {
-    const std::string status = e.family(
-        "probe_status", false, "statusz probe status, one-hot by status");
-    for (const ProbeSample& p : c.probes) {
-      for (Status s : kStatuses) {
-        e.sample(status, {{"path", p.path}, {"status", to_string(s)}},
-                 std::int64_t{p.report.status == s});
-      }
-    }
-    const std::string duration = e.family("probe_duration_seconds", false,
-                                          "statusz probe run time in seconds");
-    for (const ProbeSample& p : c.probes) {
-      e.sample(duration, {{"path", p.path}},
-               std::chrono::duration<double>(p.report.duration).count());
-    }
-  }
-  const std::string server =
-      e.family("status", false, "statusz server status (worst probe), one-hot");
-  for (Status s : kStatuses) {
-    e.sample(server, {{"status", to_string(s)}}, std::int64_t{c.status == s});
-  }
-  const std::string info =
-      e.family("server_info", false, "statusz server host name and version");
-  e.sample(info, {{"host_name", host_name}, {"version", version}},
-           std::int64_t{1});
-  return e.finish();
-}
+// The exposition as a reader of the registry's walk: metrics as they come,
+// then the probes' families, the server's status and its info.
+class PrometheusWriter final : public RegistryVisitor {
+ public:
+  PrometheusWriter(const PrometheusOptions& options, std::string host_name,
+                   std::string version)
+      : e_(options),
+        host_name_(std::move(host_name)),
+        version_(std::move(version)) {}
 
+  void open_group(const NodeView& group, const ProbeReport* probe) override {
+    if (probe != nullptr) probes_.push_back({std::string(group.path), *probe});
+  }
+
+  void meter(const NodeView& node, const MeterSnapshot& m) override {
+    const std::string_view total =
+        e_.family(node.path, "", true, "statusz meter ", node.path, ": events");
+    e_.sample(total, {}, static_cast<std::int64_t>(m.count));
+    const std::string_view rate =
+        e_.family(node.path, "_rate", false, "statusz meter ", node.path,
+                  ": events per second by window");
+    e_.sample(rate, {{"window", "mean"}}, m.mean_rate);
+    e_.sample(rate, {{"window", "1m"}}, m.one_minute_rate);
+    e_.sample(rate, {{"window", "5m"}}, m.five_minute_rate);
+    e_.sample(rate, {{"window", "15m"}}, m.fifteen_minute_rate);
+  }
+
+  void counter(const NodeView& node, std::int64_t value) override {
+    e_.sample(e_.family(node.path, "", false, "statusz counter ", node.path),
+              {}, value);
+  }
+
+  void keyed(const NodeView& node, const KeyedCounter& k) override {
+    const std::string_view total =
+        e_.family(node.path, "", true, "statusz keyed counter ", node.path,
+                  ": count by key");
+    k.for_each([&](std::string_view key, std::uint64_t n) {
+      e_.sample(total, {{"key", key}}, static_cast<std::int64_t>(n));
+    });
+    const std::uint64_t dropped = k.dropped();
+    const std::string_view name =
+        e_.family(node.path, "_dropped", true, "statusz keyed counter ",
+                  node.path, kDroppedHelp);
+    e_.sample(name, {}, static_cast<std::int64_t>(dropped));
+  }
+
+  void gauge(const NodeView& node, const Value& v) override {
+    if (v.is_int()) {
+      e_.sample(e_.family(node.path, "", false, "statusz gauge ", node.path),
+                {}, v.as_int());
+    } else if (v.is_double() || v.is_bool() || v.is_null()) {
+      const double d = v.is_double() ? v.as_double()
+                       : v.is_bool() ? (v.as_bool() ? 1.0 : 0.0)
+                                     : std::numeric_limits<double>::quiet_NaN();
+      e_.sample(e_.family(node.path, "", false, "statusz gauge ", node.path),
+                {}, d);
+    }
+  }
+
+  void end(Status server) override {
+    static constexpr Status kStatuses[] = {Status::Ok, Status::Warning,
+                                           Status::Unknown, Status::Ko};
+    if (!probes_.empty()) {
+      const std::string_view status = e_.family(
+          "probe_status", "", false, "statusz probe status, one-hot by status");
+      for (const auto& [path, report] : probes_) {
+        for (Status s : kStatuses) {
+          e_.sample(status, {{"path", path}, {"status", to_string(s)}},
+                    std::int64_t{report.status == s});
+        }
+      }
+      const std::string_view duration =
+          e_.family("probe_duration_seconds", "", false,
+                    "statusz probe run time in seconds");
+      for (const auto& [path, report] : probes_) {
+        e_.sample(duration, {{"path", path}},
+                  std::chrono::duration<double>(report.duration).count());
+      }
+    }
+    const std::string_view status = e_.family(
+        "status", "", false, "statusz server status (worst probe), one-hot");
+    for (Status s : kStatuses) {
+      e_.sample(status, {{"status", to_string(s)}}, std::int64_t{server == s});
+    }
+    const std::string_view info = e_.family(
+        "server_info", "", false, "statusz server host name and version");
+    e_.sample(info, {{"host_name", host_name_}, {"version", version_}},
+              std::int64_t{1});
+  }
+
+  std::string finish() { return e_.finish(); }
+
+ private:
+  static constexpr std::string_view kDroppedHelp =
+      ": increments whose key was refused (counted under __overflow__)";
+  static_assert(KeyedCounter::kOverflowKey == "__overflow__");
+
+  detail::Exposition e_;
+  std::string host_name_;
+  std::string version_;
+  std::vector<std::pair<std::string, ProbeReport>> probes_;
+};
+
+// Runs the probes and renders every metric of `reg` (see the mapping above).
 inline std::string to_prometheus(const Registry& reg,
                                  const PrometheusOptions& options = {}) {
-  return to_prometheus(reg.collect(), options, reg.host_name(), reg.version());
+  PrometheusWriter w(options, reg.host_name(), reg.version());
+  reg.visit(w);
+  return w.finish();
 }
 
 }  // namespace statusz

@@ -8,10 +8,18 @@
 // lifetime (nothing is ever unregistered); asking for a path with another kind
 // than it has throws KindError naming the path and both kinds.
 //
+// Readers go through one walk, visit(): it runs the probes, then shows a
+// RegistryVisitor (visitor.hpp) every node in document order with each
+// metric's snapshot. The document (document.hpp; snapshot(), to_json()) and
+// the Prometheus exposition (prometheus.hpp) are visitors of that walk.
+// A registration that throws (a bad path, a clash, a metric whose
+// construction fails, invalid probe options) changes nothing: the tree, the
+// existing metrics and probes are as they were.
+//
 // Cost: registration takes a mutex and allocates; cache the references it
-// returns and use those on hot paths. snapshot() copies the tree's layout
-// once per change (under the mutex, briefly), then runs the probes
-// concurrently and reads every metric without any lock writers take.
+// returns and use those on hot paths. A walk copies the tree's layout once
+// per change (under the mutex, briefly), then runs the probes concurrently
+// and reads every metric without any lock writers take.
 // Thread-safety: every member is safe to call from any thread. Gauge and
 // probe functions run without any registry lock held, so they may use the
 // registry themselves.
@@ -25,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -35,6 +44,7 @@
 #include "clock.hpp"
 #include "counter.hpp"
 #include "detail/utf8.hpp"
+#include "document.hpp"
 #include "gauge.hpp"
 #include "json.hpp"
 #include "keyed_counter.hpp"
@@ -43,26 +53,9 @@
 #include "status.hpp"
 #include "time_zone.hpp"
 #include "value.hpp"
+#include "visitor.hpp"
 
 namespace statusz {
-
-enum class Kind { Group, Meter, Counter, KeyedCounter, Gauge };
-
-constexpr std::string_view to_string(Kind k) noexcept {
-  switch (k) {
-    case Kind::Group:
-      return "group";
-    case Kind::Meter:
-      return "meter";
-    case Kind::Counter:
-      return "counter";
-    case Kind::KeyedCounter:
-      return "keyed counter";
-    case Kind::Gauge:
-      return "gauge";
-  }
-  return "group";
-}
 
 // A path already registered as another kind.
 class KindError : public std::invalid_argument {
@@ -102,34 +95,24 @@ inline std::string machine_host_name() {
   return "localhost";
 }
 
-// Everything a registry holds, read once, with kinds and dotted paths: what
-// exporters other than the JSON document (Prometheus) work from.
-struct MetricSample {
-  std::string path;
-  Kind kind = Kind::Meter;
-  MeterSnapshot meter;                                      // Kind::Meter
-  std::int64_t counter = 0;                                 // Kind::Counter
-  std::vector<std::pair<std::string, std::uint64_t>> keys;  // KeyedCounter
-  std::uint64_t dropped = 0;                                // KeyedCounter
-  Value gauge;                                              // Kind::Gauge
-};
-struct ProbeSample {
-  std::string path;
-  ProbeReport report;
-};
-struct Collection {
-  std::vector<MetricSample> metrics;  // in document order
-  std::vector<ProbeSample> probes;    // in document order
-  Status status = Status::Ok;         // the worst probe status
-};
+// errors / (errors + successes) over the meters' 5-minute rates; 0 when both
+// are 0: the seed's fiveMinuteErrorsRatio. The meters must outlive the
+// function.
+inline Gauge::Function ratio_gauge(const Meter& errors,
+                                   const Meter& successes) {
+  return [&errors, &successes]() -> Value {
+    const double e = errors.five_minute_rate();
+    const double s = successes.five_minute_rate();
+    const double total = e + s;
+    return total > 0 ? e / total : 0.0;
+  };
+}
 
 class Registry {
  public:
   // Names the document itself uses at its top level and in probed groups.
-  static constexpr std::string_view kTopLevelNames[] = {
-      "withDetails", "status", "hostName", "date", "version", "durationMs"};
-  static constexpr std::string_view kProbeNames[] = {"status", "durationMs",
-                                                     "message"};
+  static constexpr const auto& kTopLevelNames = document_names::kTopLevel;
+  static constexpr const auto& kProbeNames = document_names::kProbe;
 
   explicit Registry(RegistryOptions options = {})
       : clock_(options.clock != nullptr ? options.clock : &default_clock()),
@@ -144,17 +127,17 @@ class Registry {
   Meter& meter(std::string_view path) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = walk(path, Kind::Meter);
-    if (!n.meter) n.meter = std::make_unique<Meter>(*clock_);
-    return *n.meter;
+    return *get_or_create(path, Kind::Meter, [this](Node& n) {
+              n.meter = std::make_unique<Meter>(*clock_);
+            }).meter;
   }
 
   Counter& counter(std::string_view path) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = walk(path, Kind::Counter);
-    if (!n.counter) n.counter = std::make_unique<Counter>();
-    return *n.counter;
+    return *get_or_create(path, Kind::Counter, [](Node& n) {
+              n.counter = std::make_unique<Counter>();
+            }).counter;
   }
 
   // max_keys applies when the keyed counter is created; an existing one is
@@ -163,21 +146,21 @@ class Registry {
                       std::size_t max_keys = KeyedCounter::kDefaultMaxKeys) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = walk(path, Kind::KeyedCounter);
-    if (!n.keyed) n.keyed = std::make_unique<KeyedCounter>(max_keys);
-    return *n.keyed;
+    return *get_or_create(path, Kind::KeyedCounter, [max_keys](Node& n) {
+              n.keyed = std::make_unique<KeyedCounter>(max_keys);
+            }).keyed;
   }
 
   // Registers (or replaces the function of) a gauge.
   Gauge& gauge(std::string_view path, Gauge::Function fn) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = walk(path, Kind::Gauge);
-    if (n.gauge) {
-      n.gauge->set_function(std::move(fn));
-    } else {
-      n.gauge = std::make_unique<Gauge>(std::move(fn));
-    }
+    bool created = false;
+    Node& n = get_or_create(path, Kind::Gauge, [&](Node& fresh) {
+      fresh.gauge = std::make_unique<Gauge>(std::move(fn));
+      created = true;
+    });
+    if (!created) n.gauge->set_function(std::move(fn));
     return *n.gauge;
   }
 
@@ -191,23 +174,35 @@ class Registry {
   // options).
   Probe& probe(std::string_view path, Probe::Function fn,
                ProbeOptions options = {}) {
+    if (!fn) throw std::invalid_argument("statusz: a probe needs a function");
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    Node& n = walk(path, Kind::Group);
+    bool created = false;
+    Node& n = get_or_create(path, Kind::Group, [&](Node& fresh) {
+      fresh.probe = std::make_unique<Probe>(std::move(fn), *clock_, options);
+      created = true;
+    });
+    if (created) return *n.probe;
+    if (n.probe) {
+      const ProbeOptions before = n.probe->options();
+      n.probe->set_options(options);  // validates; unchanged if it throws
+      try {
+        n.probe->set_function(std::move(fn));
+      } catch (...) {
+        n.probe->set_options(before);
+        throw;
+      }
+      return *n.probe;
+    }
     for (const auto& child : n.children) {
-      if (is_one_of(child->name, kProbeNames)) {
+      if (document_names::is_one_of(child->name, document_names::kProbe)) {
         throw std::invalid_argument("statusz: cannot attach a probe to '" +
                                     std::string(path) + "': it has a member '" +
                                     child->name + "'");
       }
     }
-    if (n.probe) {
-      n.probe->set_function(std::move(fn));
-      n.probe->set_options(options);
-    } else {
-      n.probe = std::make_unique<Probe>(std::move(fn), *clock_, options);
-      ++generation_;
-    }
+    n.probe = std::make_unique<Probe>(std::move(fn), *clock_, options);
+    ++generation_;
     return *n.probe;
   }
 
@@ -229,30 +224,33 @@ class Registry {
     return n->kind;
   }
 
-  // The whole document (details) or its summary: statuses only.
+  // The read walk: runs the probes (concurrently; the wait is bounded by the
+  // largest timeout), then shows `v` every node in document order (see
+  // visitor.hpp). Returns the server's status, as v.begin() got it.
+  Status visit(RegistryVisitor& v, VisitOptions options = {}) const {
+    const std::shared_ptr<const Plan> plan = current_plan();
+    const std::vector<ProbeReport> reports = run_probes(*plan);
+    const Status server = worst_of(reports);
+    v.begin(server);
+    std::string path;
+    for (const PlanNode& child : plan->root.children) {
+      visit(child, reports, options, 1, path, v);
+    }
+    v.end(server);
+    return server;
+  }
+
+  // The whole document (details) or its summary: statuses only. See
+  // document.hpp.
   Value snapshot(bool details = true) const {
     const Nanos t0 = clock_->now();
     const auto wall = clock_->wall_now();
-    const std::shared_ptr<const Plan> plan = current_plan();
-
-    const std::vector<ProbeReport> reports = run_probes(*plan);
-    const Status overall = worst_of(reports);
-
-    Value doc{Object{}};
-    Object& top = doc.as_object();
-    top.reserve(plan->root.children.size() + 6);
-    top.emplace_back("withDetails", details);
-    for (const PlanNode& child : plan->root.children) {
-      if (details || child.probes_below) {
-        top.emplace_back(*child.name, render(child, reports, details));
-      }
-    }
-    top.emplace_back("status", std::string(to_string(overall)));
-    top.emplace_back("hostName", host_name_);
-    top.emplace_back("date", time_zone_.format(wall));
-    top.emplace_back("version", version_);
-    top.emplace_back("durationMs", to_millis(clock_->now() - t0));
-    return doc;
+    DocumentBuilder builder(details);
+    VisitOptions options;
+    options.probed_groups_only = !details;
+    const Status server = visit(builder, options);
+    return builder.finish(server, {host_name_, time_zone_.format(wall),
+                                   version_, clock_->now() - t0});
   }
 
   std::string to_json(bool details = true, bool pretty = false) const {
@@ -266,22 +264,9 @@ class Registry {
     return out;
   }
 
-  // The aggregate status: runs the probes (as a snapshot does), builds no
-  // document.
+  // The aggregate status: runs the probes (as a walk does), reads nothing
+  // else.
   Status status() const { return worst_of(run_probes(*current_plan())); }
-
-  // Runs the probes and reads every metric once, with kinds and paths.
-  Collection collect() const {
-    const std::shared_ptr<const Plan> plan = current_plan();
-    const std::vector<ProbeReport> reports = run_probes(*plan);
-    Collection c;
-    std::string path;
-    for (const PlanNode& child : plan->root.children) {
-      collect(child, reports, path, c);
-    }
-    c.status = worst_of(reports);
-    return c;
-  }
 
   Clock& clock() const noexcept { return *clock_; }
   const std::string& host_name() const noexcept { return host_name_; }
@@ -293,15 +278,49 @@ class Registry {
     std::string name;
     Kind kind = Kind::Group;
     std::vector<std::unique_ptr<Node>> children;
+    // By name, once there are many children (views of their names).
+    std::unordered_map<std::string_view, Node*> index;
     std::unique_ptr<Probe> probe;
     std::unique_ptr<Meter> meter;
     std::unique_ptr<Counter> counter;
     std::unique_ptr<KeyedCounter> keyed;
     std::unique_ptr<Gauge> gauge;
+
+    static constexpr std::size_t kIndexFrom = 16;
+
+    Node* child(std::string_view part) const {
+      if (!index.empty()) {
+        const auto it = index.find(part);
+        return it == index.end() ? nullptr : it->second;
+      }
+      for (const auto& c : children) {
+        if (c->name == part) return c.get();
+      }
+      return nullptr;
+    }
+    // Links `c` as the last child. Strong guarantee: on a throw, nothing
+    // changed (and `c` is destroyed by the caller).
+    void adopt(std::unique_ptr<Node>& c) {
+      children.reserve(children.size() + 1);
+      if (children.size() + 1 >= kIndexFrom) {
+        if (index.empty()) {
+          std::unordered_map<std::string_view, Node*> built;
+          built.reserve(children.size() * 2 + 2);
+          for (const auto& existing : children) {
+            built.emplace(existing->name, existing.get());
+          }
+          built.emplace(c->name, c.get());
+          index.swap(built);
+        } else {
+          index.emplace(c->name, c.get());
+        }
+      }
+      children.push_back(std::move(c));  // capacity reserved: cannot throw
+    }
   };
 
-  // An immutable copy of the tree's layout, shared by snapshots until the
-  // next registration. Nodes are never removed, so the pointers stay valid.
+  // An immutable copy of the tree's layout, shared by walks until the next
+  // registration. Nodes are never removed, so the pointers stay valid.
   struct PlanNode {
     const std::string* name = nullptr;
     const Node* node = nullptr;
@@ -313,19 +332,6 @@ class Registry {
     PlanNode root;
     std::vector<Probe*> probes;
   };
-
-  template <std::size_t N>
-  static bool is_one_of(std::string_view name,
-                        const std::string_view (&names)[N]) noexcept {
-    for (std::string_view n : names) {
-      if (n == name) return true;
-    }
-    return false;
-  }
-
-  static std::int64_t to_millis(Nanos d) noexcept {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  }
 
   static std::vector<std::string_view> split(std::string_view path) {
     std::vector<std::string_view> parts;
@@ -365,58 +371,64 @@ class Registry {
   const Node* find(std::string_view path) const {
     const Node* n = &root_;
     for (std::string_view part : split(path)) {
-      const Node* next = nullptr;
-      for (const auto& c : n->children) {
-        if (c->name == part) {
-          next = c.get();
-          break;
-        }
-      }
-      if (next == nullptr) return nullptr;
-      n = next;
+      n = n->child(part);
+      if (n == nullptr) return nullptr;
     }
     return n;
   }
 
-  // Walks to `path`, creating groups on the way and the last node as `kind`.
-  Node& walk(std::string_view path, Kind kind) {
+  // The node at `path`, of `kind`, with groups on the way. If it does not
+  // exist, the missing nodes are built apart, `make` fills the last one (its
+  // metric or probe), and only then are they linked into the tree: any
+  // throw (a bad path, a clash, a failing `make`) leaves the tree as it was.
+  template <class Make>
+  Node& get_or_create(std::string_view path, Kind kind, Make&& make) {
     const std::vector<std::string_view> parts = split(path);
     Node* n = &root_;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      const bool last = i + 1 == parts.size();
-      const Kind want = last ? kind : Kind::Group;
-      Node* next = nullptr;
-      for (const auto& c : n->children) {
-        if (c->name == parts[i]) {
-          next = c.get();
-          break;
-        }
-      }
-      if (next != nullptr) {
-        if (next->kind != want) {
-          throw KindError(prefix(parts, i + 1), next->kind, want);
-        }
-      } else {
-        if (n == &root_ && is_one_of(parts[i], kTopLevelNames)) {
-          throw std::invalid_argument(
-              "statusz: '" + std::string(parts[i]) +
-              "' is a name the document uses at its top level");
-        }
-        if (n->probe && is_one_of(parts[i], kProbeNames)) {
-          throw std::invalid_argument("statusz: '" + prefix(parts, i + 1) +
-                                      "' clashes with the probe of '" +
-                                      prefix(parts, i) + "'");
-        }
-        auto created = std::make_unique<Node>();
-        created->name = std::string(parts[i]);
-        created->kind = want;
-        next = created.get();
-        n->children.push_back(std::move(created));
-        ++generation_;
+    std::size_t i = 0;
+    for (; i < parts.size(); ++i) {
+      Node* next = n->child(parts[i]);
+      if (next == nullptr) break;
+      const Kind want = i + 1 == parts.size() ? kind : Kind::Group;
+      if (next->kind != want) {
+        throw KindError(prefix(parts, i + 1), next->kind, want);
       }
       n = next;
     }
-    return *n;
+    if (i == parts.size()) return *n;
+    if (n == &root_ &&
+        document_names::is_one_of(parts[i], document_names::kTopLevel)) {
+      throw std::invalid_argument(
+          "statusz: '" + std::string(parts[i]) +
+          "' is a name the document uses at its top level");
+    }
+    if (n->probe &&
+        document_names::is_one_of(parts[i], document_names::kProbe)) {
+      throw std::invalid_argument("statusz: '" + prefix(parts, i + 1) +
+                                  "' clashes with the probe of '" +
+                                  prefix(parts, i) + "'");
+    }
+    std::unique_ptr<Node> chain;
+    for (std::size_t k = parts.size(); k-- > i;) {
+      auto created = std::make_unique<Node>();
+      created->name = std::string(parts[k]);
+      if (k + 1 == parts.size()) {
+        created->kind = kind;
+        make(*created);
+      } else {
+        created->adopt(chain);
+      }
+      chain = std::move(created);
+    }
+    Node& last = *leaf_of(chain.get());
+    n->adopt(chain);
+    ++generation_;
+    return last;
+  }
+
+  static Node* leaf_of(Node* n) noexcept {
+    while (!n->children.empty()) n = n->children.front().get();
+    return n;
   }
 
   std::shared_ptr<const Plan> current_plan() const {
@@ -468,96 +480,40 @@ class Registry {
     return s;
   }
 
-  static void collect(const PlanNode& p,
-                      const std::vector<ProbeReport>& reports,
-                      std::string& path, Collection& out) {
+  // The one walk over the nodes: a new kind of metric is one more case here.
+  static void visit(const PlanNode& p, const std::vector<ProbeReport>& reports,
+                    const VisitOptions& options, std::size_t depth,
+                    std::string& path, RegistryVisitor& v) {
+    if (options.probed_groups_only && !p.probes_below) return;
     const std::size_t mark = path.size();
     if (!path.empty()) path.push_back('.');
     path += *p.name;
     const Node& n = *p.node;
-    if (n.kind == Kind::Group) {
-      if (n.probe) out.probes.push_back({path, reports[p.probe_index]});
-      for (const PlanNode& child : p.children) {
-        collect(child, reports, path, out);
-      }
-    } else {
-      MetricSample m;
-      m.path = path;
-      m.kind = n.kind;
-      switch (n.kind) {
-        case Kind::Meter:
-          m.meter = n.meter->snapshot();
-          break;
-        case Kind::Counter:
-          m.counter = n.counter->value();
-          break;
-        case Kind::KeyedCounter:
-          m.keys = n.keyed->snapshot();
-          m.dropped = n.keyed->dropped();
-          break;
-        case Kind::Gauge:
-          m.gauge = n.gauge->value();
-          break;
-        case Kind::Group:
-          break;
-      }
-      out.metrics.push_back(std::move(m));
-    }
-    path.resize(mark);
-  }
-
-  static Value render_meter(const Meter& m) {
-    const MeterSnapshot s = m.snapshot();
-    Object o;
-    o.reserve(5);
-    o.emplace_back("fiveMinuteRate", s.five_minute_rate);
-    o.emplace_back("oneMinuteRate", s.one_minute_rate);
-    o.emplace_back("fifteenMinuteRate", s.fifteen_minute_rate);
-    o.emplace_back("count", s.count);
-    o.emplace_back("meanRate", s.mean_rate);
-    return Value(std::move(o));
-  }
-
-  static Value render_keyed(const KeyedCounter& k) {
-    Object o;
-    o.reserve(k.size() + 1);
-    k.for_each([&](std::string_view key, std::uint64_t v) {
-      o.emplace_back(std::string(key), v);
-    });
-    return Value(std::move(o));
-  }
-
-  static Value render(const PlanNode& p,
-                      const std::vector<ProbeReport>& reports, bool details) {
-    const Node& n = *p.node;
+    const NodeView view{*p.name, path, n.kind, depth, p.children.size()};
     switch (n.kind) {
-      case Kind::Meter:
-        return render_meter(*n.meter);
-      case Kind::Counter:
-        return Value(n.counter->value());
-      case Kind::KeyedCounter:
-        return render_keyed(*n.keyed);
-      case Kind::Gauge:
-        return n.gauge->value();
       case Kind::Group:
+        v.open_group(view, n.probe ? &reports[p.probe_index] : nullptr);
+        for (const PlanNode& child : p.children) {
+          visit(child, reports, options, depth + 1, path, v);
+        }
+        // The children may have moved `path`'s buffer: a fresh view.
+        v.close_group(
+            NodeView{*p.name, path, n.kind, depth, p.children.size()});
+        break;
+      case Kind::Meter:
+        v.meter(view, n.meter->snapshot());
+        break;
+      case Kind::Counter:
+        v.counter(view, n.counter->value());
+        break;
+      case Kind::KeyedCounter:
+        v.keyed(view, *n.keyed);
+        break;
+      case Kind::Gauge:
+        v.gauge(view, n.gauge->value());
         break;
     }
-    Object o;
-    o.reserve(p.children.size() + 3);
-    if (n.probe) {
-      const ProbeReport& r = reports[p.probe_index];
-      o.emplace_back("status", std::string(to_string(r.status)));
-      if (details) {
-        o.emplace_back("durationMs", to_millis(r.duration));
-        if (!r.message.empty()) o.emplace_back("message", r.message);
-      }
-    }
-    for (const PlanNode& child : p.children) {
-      if (details || child.probes_below) {
-        o.emplace_back(*child.name, render(child, reports, details));
-      }
-    }
-    return Value(std::move(o));
+    path.resize(mark);
   }
 
   Clock* clock_;

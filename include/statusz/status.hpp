@@ -10,13 +10,9 @@
 #include <string>
 #include <string_view>
 
-namespace statusz {
+#include "detail/ascii.hpp"
 
-namespace detail {
-constexpr char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-}  // namespace detail
+namespace statusz {
 
 enum class Status : std::uint8_t { Ok = 0, Warning = 1, Unknown = 2, Ko = 3 };
 

@@ -6,6 +6,7 @@
 
 #include "clock.hpp"
 #include "counter.hpp"
+#include "document.hpp"
 #include "gauge.hpp"
 #include "http.hpp"
 #include "json.hpp"
@@ -18,3 +19,4 @@
 #include "time_zone.hpp"
 #include "value.hpp"
 #include "version.hpp"
+#include "visitor.hpp"

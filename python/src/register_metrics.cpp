@@ -11,14 +11,20 @@ namespace statusz_py {
 
 namespace {
 
+// {"count", "meanRate", "oneMinuteRate", ...}: the document's names (written
+// once, in statusz/document.hpp), count first.
 py::dict meter_snapshot(const statusz::Meter& m) {
+  namespace names = statusz::document_names;
   const statusz::MeterSnapshot s = m.snapshot();
+  const auto key = [](std::string_view name) {
+    return py::str(name.data(), name.size());
+  };
   py::dict d;
-  d["count"] = py::int_(s.count);
-  d["meanRate"] = s.mean_rate;
-  d["oneMinuteRate"] = s.one_minute_rate;
-  d["fiveMinuteRate"] = s.five_minute_rate;
-  d["fifteenMinuteRate"] = s.fifteen_minute_rate;
+  d[key(names::kCount)] = py::int_(s.count);
+  d[key(names::kMeanRate)] = s.mean_rate;
+  d[key(names::kOneMinuteRate)] = s.one_minute_rate;
+  d[key(names::kFiveMinuteRate)] = s.five_minute_rate;
+  d[key(names::kFifteenMinuteRate)] = s.fifteen_minute_rate;
   return d;
 }
 

@@ -6,6 +6,31 @@
 
 namespace statusz_py {
 
+namespace {
+
+// A read-write property of the probe's option `field`, in seconds (setting
+// it validates, as Probe::set_options does).
+template <statusz::Nanos statusz::ProbeOptions::*Field>
+void option_property(py::class_<statusz::Probe>& cls, const char* name,
+                     const char* doc) {
+  cls.def_property(
+      name,
+      [](const statusz::Probe& p) {
+        ReleaseGil nogil;
+        return nanos_to_seconds(p.options().*Field);
+      },
+      [name](statusz::Probe& p, double seconds) {
+        const statusz::Nanos d = seconds_to_nanos(seconds, name);
+        ReleaseGil nogil;
+        statusz::ProbeOptions o = p.options();
+        o.*Field = d;
+        p.set_options(o);
+      },
+      doc);
+}
+
+}  // namespace
+
 void register_probes(py::module_& m) {
   using statusz::Clock;
   using statusz::Nanos;
@@ -44,7 +69,7 @@ void register_probes(py::module_& m) {
 
 
   // ---- Probe --------------------------------------------------------------
-  py::class_<Probe>(
+  py::class_<Probe> probe_cls(
       m, "Probe", py::is_final(), py::release_gil_before_calling_cpp_dtor(),
       py::custom_type_setup(gc_patients_setup),
       "A health check: a Python callable returning a Status or (Status, "
@@ -52,7 +77,8 @@ void register_probes(py::module_& m) {
       "KO with the exception; returning anything else is KO; no answer within "
       "`timeout` seconds is UNKNOWN (the caller does not wait longer). A run in "
       "progress is never started twice. With max_age > 0, a result younger "
-      "than max_age seconds is reused.")
+      "than max_age seconds is reused.");
+  probe_cls
       .def(py::init([](py::object fn, Clock* clock, double timeout, double max_age) {
              statusz::Probe::Function f =
                  make_probe_function(make_slot(std::move(fn), "probe"));
@@ -80,34 +106,6 @@ void register_probes(py::module_& m) {
             return p.running();
           },
           "True while a run is in progress (it may be hung).")
-      .def_property(
-          "timeout",
-          [](const Probe& p) {
-            ReleaseGil nogil;
-            return nanos_to_seconds(p.options().timeout);
-          },
-          [](Probe& p, double timeout) {
-            const Nanos t = seconds_to_nanos(timeout, "timeout");
-            ReleaseGil nogil;
-            statusz::ProbeOptions o = p.options();
-            o.timeout = t;
-            p.set_options(o);
-          },
-          "Seconds a caller waits for a run (> 0).")
-      .def_property(
-          "max_age",
-          [](const Probe& p) {
-            ReleaseGil nogil;
-            return nanos_to_seconds(p.options().max_age);
-          },
-          [](Probe& p, double max_age) {
-            const Nanos a = seconds_to_nanos(max_age, "max_age");
-            ReleaseGil nogil;
-            statusz::ProbeOptions o = p.options();
-            o.max_age = a;
-            p.set_options(o);
-          },
-          "Seconds a result is reused for (0: run on every request).")
       .def("__repr__", [](const Probe& p) {
         statusz::ProbeOptions o;
         {
@@ -117,6 +115,11 @@ void register_probes(py::module_& m) {
         return "Probe(timeout=" + repr_double(nanos_to_seconds(o.timeout)) +
                ", max_age=" + repr_double(nanos_to_seconds(o.max_age)) + ")";
       });
+  option_property<&statusz::ProbeOptions::timeout>(
+      probe_cls, "timeout", "Seconds a caller waits for a run (> 0).");
+  option_property<&statusz::ProbeOptions::max_age>(
+      probe_cls, "max_age",
+      "Seconds a result is reused for (0: run on every request).");
 }
 
 }  // namespace statusz_py

@@ -14,7 +14,7 @@ void register_process(py::module_& m) {
       cls, "process_metrics",
       py::cpp_function(
           [](PyRegistry& r, const std::string& group) {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil;
             return statusz::add_process_metrics(r.reg, group);
           },
           py::name("process_metrics"), py::is_method(cls),

@@ -5,6 +5,7 @@
 #include <statusz/prometheus.hpp>
 #include <string>
 
+#include "exposition_grammar.hpp"
 #include "sample_registry.hpp"
 
 namespace statusz {
@@ -154,6 +155,49 @@ TEST(Prometheus, PassesPromtoolCheckMetrics) {
   EXPECT_EQ(output, "") << "promtool lint complaints";
 }
 #endif
+
+// The shared grammar checker (also the fuzzer's) can fail.
+TEST(Prometheus, GrammarCheckerRejectsMalformedExpositions) {
+  using statusz_test::exposition_error;
+  EXPECT_EQ(exposition_error("x 1\n", false), "");
+  EXPECT_EQ(exposition_error("x 1\n# EOF\n", true), "");
+  EXPECT_NE(exposition_error("x 1", false), "");
+  EXPECT_NE(exposition_error("x 1\n", true), "");
+  EXPECT_NE(exposition_error("x 1\n# EOF\n", false), "");
+  EXPECT_NE(exposition_error("x{a=\"\"\"} 1\n", false), "");
+  EXPECT_NE(exposition_error("1x 1\n", false), "");
+  EXPECT_NE(exposition_error("# TYPE x summary\n", false), "");
+  EXPECT_NE(exposition_error("# HELP x a\\b\n", false), "");
+}
+
+// Hostile paths, keys, host name and version, and names that sanitise to
+// the same thing: the exposition still follows the grammar, names unique.
+TEST(Prometheus, HostileNamesFollowTheGrammar) {
+  ManualClock clock;
+  Registry reg({&clock, "h\"o\nst\xff", "v\\1"});
+  reg.counter("a.b").set(1);
+  reg.counter("a_b").set(2);
+  reg.meter("a.b_rate");
+  reg.counter("a.b_total");
+  reg.counter("m_rate");
+  reg.meter("m");
+  reg.keyed("k\\e\ny").inc("bad\"\\\n\xff", 2);
+  reg.counter("9lives").set(9);
+  reg.probe("p.x\\y\n", [] { return Status::Ko; });
+  for (auto f : {ExpositionFormat::Text004, ExpositionFormat::OpenMetrics100}) {
+    for (const char* prefix : {"statusz", "", "9x", "My.Prefix"}) {
+      const std::string text = render(reg, f, prefix);
+      EXPECT_EQ(statusz_test::exposition_error(
+                    text, f == ExpositionFormat::OpenMetrics100),
+                "")
+          << text;
+    }
+  }
+  const std::string t = render(reg);
+  EXPECT_TRUE(contains(t, "\nstatusz_a_b 1\n"));
+  EXPECT_TRUE(contains(t, "\nstatusz_a_b_2 2\n"));
+  EXPECT_TRUE(contains(t, "# TYPE statusz_m_rate_2 gauge\n"));
+}
 
 }  // namespace
 }  // namespace statusz

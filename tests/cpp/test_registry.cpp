@@ -191,6 +191,152 @@ TEST(Registry, RejectsMalformedPathsAndReservedNames) {
   EXPECT_FALSE(reg.contains("status"));
 }
 
+const Value& member(const Value& v, const std::string& name) {
+  for (const auto& [k, m] : v.as_object()) {
+    if (k == name) return m;
+  }
+  throw std::out_of_range(name);
+}
+
+// Strong exception guarantee: a registration that throws changes nothing
+// observable (issue 16, "Failure paths keep the registry whole").
+TEST(Registry, AFailedRegistrationLeavesNothingBehind) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  const std::string before = reg.to_json(true, false);
+  // The metric's construction throws: no node, not even its groups.
+  EXPECT_THROW(reg.keyed("a.b", 0), std::invalid_argument);
+  EXPECT_THROW(reg.gauge("g.h", Gauge::Function()), std::invalid_argument);
+  EXPECT_THROW(reg.probe("p.q", Probe::Function()), std::invalid_argument);
+  ProbeOptions bad;
+  bad.timeout = Nanos(0);
+  EXPECT_THROW(reg.probe(
+                   "p.q", [] { return Status::Ok; }, bad),
+               std::invalid_argument);
+  // A reserved name deep in a new path: its groups are not created either.
+  reg.probe("r", [] { return Status::Ok; });
+  EXPECT_THROW(reg.counter("r.status.x"), std::invalid_argument);
+  for (const char* path : {"a", "a.b", "g", "p", "p.q", "r.status"}) {
+    EXPECT_FALSE(reg.contains(path)) << path;
+  }
+  EXPECT_EQ(member(reg.snapshot(true), "r").as_object().size(), 2u);
+  // Every path is still free for a correct registration.
+  reg.keyed("a.b", 4).inc("k");
+  reg.meter("p.q").mark();
+  reg.counter("g.h").set(1);
+  const ordered_json doc = ordered_json::parse(reg.to_json(true, false));
+  EXPECT_EQ(doc["a"]["b"]["k"], 1);
+  EXPECT_EQ(doc["p"]["q"]["count"], 1);
+  EXPECT_EQ(doc["g"]["h"], 1);
+  EXPECT_NE(before, reg.to_json(true, false));
+}
+
+TEST(Registry, ReRegisteringAProbeWithBadOptionsKeepsTheOldOne) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  ProbeOptions o;
+  o.timeout = 2s;
+  Probe& p = reg.probe(
+      "app", [] { return Status::Warning; }, o);
+  ProbeOptions bad;
+  bad.timeout = Nanos(-1);
+  EXPECT_THROW(reg.probe(
+                   "app", [] { return Status::Ko; }, bad),
+               std::invalid_argument);
+  EXPECT_THROW(reg.probe("app", Probe::Function(), o), std::invalid_argument);
+  EXPECT_EQ(p.options().timeout, Nanos(2s));
+  EXPECT_EQ(reg.status(), Status::Warning);  // still the first function
+  // A valid re-registration replaces both.
+  o.timeout = 3s;
+  EXPECT_EQ(&reg.probe(
+                "app", [] { return Status::Ko; }, o),
+            &p);
+  EXPECT_EQ(p.options().timeout, Nanos(3s));
+  EXPECT_EQ(reg.status(), Status::Ko);
+}
+
+TEST(Registry, ManyChildrenAreFoundInRegistrationOrder) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  std::vector<Counter*> made;
+  for (int i = 0; i < 100; ++i) {
+    made.push_back(&reg.counter("wide.c" + std::to_string(i)));
+    made.back()->set(i);
+  }
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(&reg.counter("wide.c" + std::to_string(i)),
+              made[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(reg.kind("wide.c" + std::to_string(i)), Kind::Counter);
+  }
+  EXPECT_FALSE(reg.contains("wide.c100"));
+  EXPECT_THROW(reg.meter("wide.c7"), KindError);
+  const Value doc = reg.snapshot(true);
+  const Object& wide = member(doc, "wide").as_object();
+  ASSERT_EQ(wide.size(), 100u);
+  for (std::size_t i = 0; i < wide.size(); ++i) {
+    EXPECT_EQ(wide[i].first, "c" + std::to_string(i));
+  }
+}
+
+// The one read walk: groups open and close around their children, in
+// document order, with each metric's snapshot and each probe's report.
+TEST(Registry, VisitShowsEveryNodeInDocumentOrder) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  reg.counter("v.c").set(7);
+  reg.meter("v.m").mark(2);
+  reg.keyed("k").inc("x", 3);
+  reg.gauge("g", [] { return 1.5; });
+  reg.probe("v", [] { return Status::Warning; });
+  reg.counter("plain.c");
+  struct Recorder : RegistryVisitor {
+    std::vector<std::string> seen;
+    void begin(Status s) override {
+      seen.push_back("begin " + std::string(to_string(s)));
+    }
+    void open_group(const NodeView& n, const ProbeReport* p) override {
+      seen.push_back("open " + std::string(n.path) + " " +
+                     std::to_string(n.depth) +
+                     (p ? " " + std::string(to_string(p->status)) : ""));
+    }
+    void close_group(const NodeView& n) override {
+      seen.push_back("close " + std::string(n.path));
+    }
+    void meter(const NodeView& n, const MeterSnapshot& s) override {
+      seen.push_back("meter " + std::string(n.path) + " " +
+                     std::to_string(s.count));
+    }
+    void counter(const NodeView& n, std::int64_t v) override {
+      seen.push_back("counter " + std::string(n.path) + " " +
+                     std::to_string(v));
+    }
+    void keyed(const NodeView& n, const KeyedCounter& k) override {
+      seen.push_back("keyed " + std::string(n.name) + " " +
+                     std::to_string(k.value("x")));
+    }
+    void gauge(const NodeView& n, const Value& v) override {
+      seen.push_back("gauge " + std::string(n.path) + " " + to_json(v));
+    }
+    void end(Status s) override {
+      seen.push_back("end " + std::string(to_string(s)));
+    }
+  };
+  Recorder all;
+  EXPECT_EQ(reg.visit(all), Status::Warning);
+  EXPECT_EQ(all.seen, (std::vector<std::string>{
+                          "begin Warning", "open v 1 Warning", "counter v.c 7",
+                          "meter v.m 2", "close v", "keyed k 3", "gauge g 1.5",
+                          "open plain 1", "counter plain.c 0", "close plain",
+                          "end Warning"}));
+  Recorder probed;
+  VisitOptions only;
+  only.probed_groups_only = true;
+  reg.visit(probed, only);
+  EXPECT_EQ(probed.seen,
+            (std::vector<std::string>{"begin Warning", "open v 1 Warning",
+                                      "close v", "end Warning"}));
+}
+
 TEST(Registry, HostileKeysAndStringsStayValidJson) {
   ManualClock clock;
   RegistryOptions o = options(clock);

@@ -426,3 +426,30 @@ def test_http_handler(reg):
     alone = statusz.HttpHandler(statusz.Registry(host_name="gone"))
     gc.collect()
     assert json.loads(alone.handle("GET", "/serverstatus")[3])["hostName"] == "gone"
+
+
+def test_a_failed_registration_leaves_nothing_behind(reg):
+    """Issue 16: an operation that raises changes nothing observable."""
+    before = reg.snapshot()
+    with pytest.raises(ValueError):
+        reg.probe("x.y", lambda: Status.OK, timeout=0)
+    with pytest.raises((MemoryError, ValueError, OverflowError)):
+        reg.keyed("a.b", max_keys=2**62)
+    assert "x" not in reg and "a" not in reg
+    after = reg.snapshot()
+    assert [k for k in after if k != "date"] == [k for k in before if k != "date"]
+    # The paths are free for a correct registration.
+    reg.meter("x.y").mark()
+    reg.keyed("a.b", max_keys=4).inc("k")
+    doc = reg.snapshot()
+    assert doc["x"]["y"]["count"] == 1 and doc["a"]["b"] == {"k": 1}
+
+
+def test_re_registering_a_probe_with_bad_options_keeps_the_old_one(reg):
+    probe = reg.probe("app", lambda: Status.WARNING, timeout=2.0)
+    with pytest.raises(ValueError):
+        reg.probe("app", lambda: Status.KO, timeout=0)
+    assert probe.timeout == 2.0
+    assert reg.status() is Status.WARNING
+    assert reg.probe("app", lambda: Status.KO, timeout=3.0) is probe
+    assert (probe.timeout, reg.status()) == (3.0, Status.KO)

@@ -52,20 +52,25 @@ inline bool is_valid_utf8(std::string_view s) noexcept {
   return true;
 }
 
+// Appends the UTF-8 sequence starting at s[i] to `out`, or U+FFFD if the
+// byte there does not start a valid one; returns the bytes consumed (>= 1).
+// The one repair every writer of text uses (JSON, Prometheus, stored keys).
+inline std::size_t append_utf8_sequence(std::string& out, std::string_view s,
+                                        std::size_t i) {
+  const std::size_t n = utf8_sequence_length(s, i);
+  if (n == 0) {
+    out += "\xEF\xBF\xBD";
+    return 1;
+  }
+  out.append(s.data() + i, n);
+  return n;
+}
+
 // s with every invalid byte replaced by U+FFFD.
 inline std::string to_valid_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_sequence_length(s, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(s.data() + i, n);
-      i += n;
-    }
-  }
+  for (std::size_t i = 0; i < s.size();) i += append_utf8_sequence(out, s, i);
   return out;
 }
 
