@@ -299,7 +299,7 @@ def test_lifetimes():
     assert reg_ref() is not None and clock_ref() is not None
     m.mark(5)
     k.inc("x")
-    reg_ref().clock.advance(5)
+    reg_ref().clock.advance(6)
     assert m.one_minute_rate == 1.0
     assert reg_ref().snapshot()["a"]["k"] == {"x": 1}
     del m, k
