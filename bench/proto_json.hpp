@@ -99,6 +99,11 @@ class FastWriter {
         p_ = std::to_chars(p_, end_, v.as_int()).ptr;
         return;
       }
+      case Value::Type::UInt: {
+        ensure(24);
+        p_ = std::to_chars(p_, end_, v.as_uint()).ptr;
+        return;
+      }
       case Value::Type::Double:
         fallback(v);  // the header's exact double format (to_chars + ".0")
         return;

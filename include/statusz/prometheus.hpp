@@ -172,6 +172,12 @@ class Exposition {
     append_json_int(out_, value);
     out_.push_back('\n');
   }
+  // Counts: exact in both formats, 2^63 and above included.
+  void sample(std::string_view name, Labels labels, std::uint64_t value) {
+    begin_sample(name, labels);
+    append_json_uint(out_, value);
+    out_.push_back('\n');
+  }
 
   std::string finish() {
     if (options_.format == ExpositionFormat::OpenMetrics100) out_ += "# EOF\n";
@@ -225,7 +231,7 @@ inline std::string to_prometheus(const Collection& c,
       case Kind::Meter: {
         const std::string total =
             e.family(m.path, true, "statusz meter " + m.path + ": events");
-        e.sample(total, {}, static_cast<std::int64_t>(m.meter.count));
+        e.sample(total, {}, m.meter.count);
         const std::string rate = e.family(
             m.path + "_rate", false,
             "statusz meter " + m.path + ": events per second by window");
@@ -239,14 +245,14 @@ inline std::string to_prometheus(const Collection& c,
         const std::string total = e.family(
             m.path, true, "statusz keyed counter " + m.path + ": count by key");
         for (const auto& [key, n] : m.keys) {
-          e.sample(total, {{"key", key}}, static_cast<std::int64_t>(n));
+          e.sample(total, {{"key", key}}, n);
         }
         const std::string dropped =
             e.family(m.path + "_dropped", true,
                      "statusz keyed counter " + m.path +
                          ": increments whose key was refused (counted under " +
                          std::string(KeyedCounter::kOverflowKey) + ")");
-        e.sample(dropped, {}, static_cast<std::int64_t>(m.dropped));
+        e.sample(dropped, {}, m.dropped);
         break;
       }
       case Kind::Counter: {
@@ -259,6 +265,9 @@ inline std::string to_prometheus(const Collection& c,
         if (m.gauge.is_int()) {
           e.sample(e.family(m.path, false, "statusz gauge " + m.path), {},
                    m.gauge.as_int());
+        } else if (m.gauge.is_uint()) {
+          e.sample(e.family(m.path, false, "statusz gauge " + m.path), {},
+                   m.gauge.as_uint());
         } else if (m.gauge.is_double() || m.gauge.is_bool() ||
                    m.gauge.is_null()) {
           const double v = m.gauge.is_double() ? m.gauge.as_double()

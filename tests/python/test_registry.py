@@ -374,7 +374,7 @@ def test_to_prometheus(reg, clock):
     reg.counter("volumes.connectedPeople").set(9)
     ok = reg.meter("applications.servlet.requests.chatHttp.successes")
     ok.mark(10)
-    clock.advance(5)
+    clock.advance(5.5)  # Dropwizard ticks once more than 5 s have passed
     reg.keyed("applications.servlet.requests.chatHttp.errorsByBot").inc('bot"1', 3)
     reg.probe("applications.runtime", lambda: Status.WARNING)
     text = reg.to_prometheus()
