@@ -1,10 +1,11 @@
 // JSON rendering of a statusz::Value: compact, or pretty with two-space
 // indentation (the layout of the seed document). Always valid JSON: strings
 // and keys are escaped, invalid UTF-8 becomes U+FFFD, integers are written as
-// integers (signed and unsigned 64-bit, exactly), doubles in their shortest round-trip form (always with a '.' or an
-// exponent, so they read back as floating point), and NaN/Infinity as null.
-// Cost: one pass, appending to a string; no allocation beyond its growth.
-// Pure functions: thread-safe on distinct outputs.
+// integers (signed and unsigned 64-bit, exactly), doubles in their shortest
+// round-trip form (always with a '.' or an exponent, so they read back as
+// floating point), and NaN/Infinity as null. Cost: one pass, appending to a
+// string; no allocation beyond its growth. Pure functions: thread-safe on
+// distinct outputs.
 #pragma once
 
 #include <charconv>

@@ -11,9 +11,12 @@
 //                          gauge    <prefix>_probe_duration_seconds{path}
 //  - the server         -> gauge    <prefix>_status{status} one-hot
 //                          gauge    <prefix>_server_info{host_name,version} 1
-// Characters outside [a-zA-Z0-9_] become '_'; two paths that sanitise to the
-// same name are told apart by a numeric suffix. Label values are escaped and
-// repaired to valid UTF-8. Pure functions of a Collection: thread-safe.
+// Characters outside [a-zA-Z0-9_] become '_'; names that clash (the same
+// name, or one family's name plus a reserved sample suffix such as _total or
+// _created) get a stable hash suffix, whatever the registration order, and
+// every name starts with a letter: detail/prometheus_names.hpp. Label
+// values are escaped and repaired to valid UTF-8. Pure functions of a
+// Collection: thread-safe.
 #pragma once
 
 #include <chrono>
@@ -21,10 +24,10 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
-#include <set>
 #include <string>
 #include <string_view>
 
+#include "detail/prometheus_names.hpp"
 #include "json.hpp"
 #include "registry.hpp"
 
@@ -44,38 +47,6 @@ constexpr std::string_view content_type(ExpositionFormat f) noexcept {
 }
 
 namespace detail {
-
-// "applications.servlet.chatHttp" -> "applications_servlet_chat_http".
-inline std::string snake_case(std::string_view path) {
-  std::string out;
-  out.reserve(path.size() + 8);
-  char prev = '_';
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const char c = path[i];
-    const bool upper = c >= 'A' && c <= 'Z';
-    const bool lower = c >= 'a' && c <= 'z';
-    const bool digit = c >= '0' && c <= '9';
-    if (upper) {
-      const bool prev_lower_or_digit =
-          (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
-      const bool next_lower =
-          i + 1 < path.size() && path[i + 1] >= 'a' && path[i + 1] <= 'z';
-      const bool prev_upper = prev >= 'A' && prev <= 'Z';
-      if (!out.empty() && out.back() != '_' &&
-          (prev_lower_or_digit || (prev_upper && next_lower))) {
-        out.push_back('_');
-      }
-      out.push_back(static_cast<char>(c - 'A' + 'a'));
-    } else if (lower || digit) {
-      out.push_back(c);
-    } else if (out.empty() || out.back() != '_') {
-      out.push_back('_');
-    }
-    prev = c;
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out;
-}
 
 inline void append_label_value(std::string& out, std::string_view v) {
   const std::string valid =
@@ -123,28 +94,19 @@ inline void append_number(std::string& out, double d) {
 
 class Exposition {
  public:
-  explicit Exposition(const PrometheusOptions& o) : options_(o) {
-    prefix_ = snake_case(o.prefix);
-    if (!prefix_.empty() && prefix_[0] >= '0' && prefix_[0] <= '9') {
-      prefix_.insert(prefix_.begin(), '_');
-    }
-  }
+  // With `declaring`, families are only declared to `names` (a first pass).
+  Exposition(const PrometheusOptions& o, PrometheusNames& names, bool declaring)
+      : options_(o), names_(&names), declaring_(declaring) {}
 
   // Starts a family; returns its sample name base (unique in the output).
-  std::string family(std::string_view stem, bool counter,
-                     std::string_view help) {
-    std::string name = prefix_;
-    const std::string s = snake_case(stem);
-    if (!name.empty() && !s.empty()) name.push_back('_');
-    name += s;
-    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
-      name.insert(name.begin(), '_');
+  // `fixed`: one of statusz's own families, never renamed.
+  std::string family(std::string_view stem, bool counter, std::string_view help,
+                     bool fixed = false) {
+    if (declaring_) {
+      names_->declare(stem, help, fixed);
+      return {};
     }
-    std::string unique = name;
-    for (int n = 2; taken(unique); ++n) {
-      unique = name + "_" + std::to_string(n);
-    }
-    reserve(unique, counter);
+    const std::string& unique = names_->name(stem, help);
     const bool om = options_.format == ExpositionFormat::OpenMetrics100;
     // Text 0.0.4 names a counter family by its sample name (..._total);
     // OpenMetrics by the name without the suffix.
@@ -163,17 +125,20 @@ class Exposition {
       std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
   void sample(std::string_view name, Labels labels, double value) {
+    if (declaring_) return;
     begin_sample(name, labels);
     append_number(out_, value);
     out_.push_back('\n');
   }
   void sample(std::string_view name, Labels labels, std::int64_t value) {
+    if (declaring_) return;
     begin_sample(name, labels);
     append_json_int(out_, value);
     out_.push_back('\n');
   }
   // Counts: exact in both formats, 2^63 and above included.
   void sample(std::string_view name, Labels labels, std::uint64_t value) {
+    if (declaring_) return;
     begin_sample(name, labels);
     append_json_uint(out_, value);
     out_.push_back('\n');
@@ -203,29 +168,18 @@ class Exposition {
     out_.push_back(' ');
   }
 
-  // Every name a family emits samples under, so no two families collide:
-  // a gauge "x_total" and a counter "x" would both write x_total.
-  bool taken(const std::string& base) const {
-    return names_.count(base) != 0 || names_.count(base + "_total") != 0;
-  }
-  void reserve(const std::string& base, bool counter) {
-    names_.insert(base);
-    if (counter) names_.insert(base + "_total");
-  }
-
   PrometheusOptions options_;
-  std::string prefix_;
+  PrometheusNames* names_;
+  bool declaring_;
   std::string out_;
-  std::set<std::string> names_;
 };
 
 }  // namespace detail
 
-inline std::string to_prometheus(const Collection& c,
-                                 const PrometheusOptions& options,
-                                 std::string_view host_name,
-                                 std::string_view version) {
-  detail::Exposition e(options);
+namespace detail {
+
+inline void expose(Exposition& e, const Collection& c,
+                   std::string_view host_name, std::string_view version) {
   for (const MetricSample& m : c.metrics) {
     switch (m.kind) {
       case Kind::Meter: {
@@ -286,29 +240,46 @@ inline std::string to_prometheus(const Collection& c,
                                          Status::Unknown, Status::Ko};
   if (!c.probes.empty()) {
     const std::string status = e.family(
-        "probe_status", false, "statusz probe status, one-hot by status");
+        "probe_status", false, "statusz probe status, one-hot by status", true);
     for (const ProbeSample& p : c.probes) {
       for (Status s : kStatuses) {
         e.sample(status, {{"path", p.path}, {"status", to_string(s)}},
                  std::int64_t{p.report.status == s});
       }
     }
-    const std::string duration = e.family("probe_duration_seconds", false,
-                                          "statusz probe run time in seconds");
+    const std::string duration =
+        e.family("probe_duration_seconds", false,
+                 "statusz probe run time in seconds", true);
     for (const ProbeSample& p : c.probes) {
       e.sample(duration, {{"path", p.path}},
                std::chrono::duration<double>(p.report.duration).count());
     }
   }
-  const std::string server =
-      e.family("status", false, "statusz server status (worst probe), one-hot");
+  const std::string server = e.family(
+      "status", false, "statusz server status (worst probe), one-hot", true);
   for (Status s : kStatuses) {
     e.sample(server, {{"status", to_string(s)}}, std::int64_t{c.status == s});
   }
-  const std::string info =
-      e.family("server_info", false, "statusz server host name and version");
+  const std::string info = e.family(
+      "server_info", false, "statusz server host name and version", true);
   e.sample(info, {{"host_name", host_name}, {"version", version}},
            std::int64_t{1});
+}
+
+}  // namespace detail
+
+inline std::string to_prometheus(const Collection& c,
+                                 const PrometheusOptions& options,
+                                 std::string_view host_name,
+                                 std::string_view version) {
+  detail::PrometheusNames names(options.prefix);
+  {
+    detail::Exposition declare(options, names, true);
+    detail::expose(declare, c, host_name, version);
+  }
+  names.resolve();
+  detail::Exposition e(options, names, false);
+  detail::expose(e, c, host_name, version);
   return e.finish();
 }
 

@@ -30,14 +30,13 @@ class Value {
   Value() noexcept = default;
   Value(std::nullptr_t) noexcept {}
   Value(bool b) noexcept : data_(b) {}
-  template <class I,
-            std::enable_if_t<std::is_integral_v<I> && std::is_signed_v<I>,
-                             int> = 0>
+  template <class I, std::enable_if_t<
+                         std::is_integral_v<I> && std::is_signed_v<I>, int> = 0>
   Value(I i) noexcept : data_(static_cast<std::int64_t>(i)) {}
-  template <class I, std::enable_if_t<std::is_integral_v<I> &&
-                                          std::is_unsigned_v<I> &&
-                                          !std::is_same_v<I, bool>,
-                                      int> = 0>
+  template <class I,
+            std::enable_if_t<std::is_integral_v<I> && std::is_unsigned_v<I> &&
+                                 !std::is_same_v<I, bool>,
+                             int> = 0>
   Value(I i) noexcept {
     if (static_cast<std::uint64_t>(i) <=
         static_cast<std::uint64_t>(INT64_MAX)) {

@@ -195,10 +195,10 @@ TEST(Meter, MaxTicksIdleResetsTheRatesAsDropwizardDoes) {
   ASSERT_DOUBLE_EQ(m.fifteen_minute_rate(), 120.0);
   // kMaxTicks - 1 ticks due at once: decayed in closed form.
   clock.advance(5s * (Meter::kMaxTicks - 1));
-  expect_close(m.fifteen_minute_rate(),
-               120.0 * std::exp(-static_cast<double>(Meter::kMaxTicks - 1) /
-                                180.0),
-               "m15 after kMaxTicks - 1 ticks");
+  expect_close(
+      m.fifteen_minute_rate(),
+      120.0 * std::exp(-static_cast<double>(Meter::kMaxTicks - 1) / 180.0),
+      "m15 after kMaxTicks - 1 ticks");
   // kMaxTicks due at once: EWMA.reset(), Double.MIN_NORMAL per nanosecond.
   m.mark(5);  // dropped with the reset, as Dropwizard's uncounted events are
   clock.advance(5s * Meter::kMaxTicks);

@@ -11,7 +11,8 @@
 namespace statusz {
 namespace {
 
-constexpr std::uint64_t kBig = (std::uint64_t{1} << 63) + 5;  // 9223372036854775813
+constexpr std::uint64_t kBig =
+    (std::uint64_t{1} << 63) + 5;  // 9223372036854775813
 constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
 
 TEST(ValueIntegers, UnsignedAboveInt64MaxIsExact) {
@@ -64,7 +65,8 @@ TEST(ValueIntegers, CountsAtOrAbove2To63RenderExactlyEverywhere) {
               std::string::npos)
         << t;
     EXPECT_NE(
-        t.find("\nstatusz_jobs_by_bot_total{key=\"bot\"} 18446744073709551615\n"),
+        t.find(
+            "\nstatusz_jobs_by_bot_total{key=\"bot\"} 18446744073709551615\n"),
         std::string::npos)
         << t;
     EXPECT_EQ(t.find("-9"), std::string::npos) << "no negative count: " << t;
