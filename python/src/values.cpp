@@ -16,14 +16,14 @@ py::object str_to_python(const std::string& s) {
   // name passed through (lone surrogates): decode the way the JSON renderer
   // writes it, so snapshot() and json.loads(to_json()) agree.
   if (statusz::detail::is_valid_utf8(s)) {
-    PyObject* o = PyUnicode_DecodeUTF8(
-        s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
+    PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()),
+                                       nullptr);
     if (o == nullptr) throw py::error_already_set();
     return py::reinterpret_steal<py::object>(o);
   }
   const std::string fixed = statusz::detail::to_valid_utf8(s);
-  PyObject* o = PyUnicode_DecodeUTF8(
-      fixed.data(), static_cast<Py_ssize_t>(fixed.size()), nullptr);
+  PyObject* o = PyUnicode_DecodeUTF8(fixed.data(),
+                                     static_cast<Py_ssize_t>(fixed.size()), nullptr);
   if (o == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::object>(o);
 }
@@ -31,8 +31,7 @@ py::object str_to_python(const std::string& s) {
 std::string key_of(py::handle k) {
   std::string_view view;
   py::object keep;
-  if (!utf8_view(k.ptr(), view, keep, "a mapping key"))
-    throw py::error_already_set();
+  if (!utf8_view(k.ptr(), view, keep, "a mapping key")) throw py::error_already_set();
   return std::string(view);
 }
 }  // namespace
