@@ -237,3 +237,17 @@ def test_meter_is_final():
     with pytest.raises(TypeError):
         class Sub(statusz.Meter):  # noqa: F841
             pass
+
+
+@pytest.mark.parametrize("n", [2**63 - 1, 2**63, 2**63 + 5, 2**64 - 1])
+def test_counts_at_and_above_2_to_63_are_exact(clock, n):
+    m = statusz.Meter(clock=clock)
+    m.mark(n)
+    assert m.count == n
+    snap = m.snapshot()
+    assert snap["count"] == n and isinstance(snap["count"], int)
+    assert f"count={n}," in repr(m)
+    reg = statusz.Registry(clock=clock, host_name="h", version="v")
+    reg.meter("m").mark(n)
+    assert reg.snapshot()["m"]["count"] == n
+    assert f'"count":{n},' in reg.to_json()
