@@ -258,3 +258,25 @@ def test_a_gauge_of_a_large_python_int_stays_exact(reg):
     assert reg.snapshot()["volumes"]["big"] == BIG
     assert json.loads(reg.to_json())["volumes"]["big"] == BIG
     assert f"statusz_volumes_big {BIG}" in reg.to_prometheus().splitlines()
+
+
+@pytest.mark.parametrize("accept, openmetrics", [
+    ("text/plain;version=0.0.4;q=1.0, application/openmetrics-text;version=1.0.0;q=0.2", False),
+    ("text/plain;q=0.9,application/openmetrics-text;q=0.5", False),
+    ("application/openmetrics-text; q = 0, text/plain", False),
+    ("*/*", False),
+    ("application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;"
+     "version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", True),
+])
+def test_served_metrics_negotiate_by_q_over_real_http(sample_reg, accept, openmetrics):
+    with statusz.serve(sample_reg, port=0) as srv:
+        req = urllib.request.Request(srv.url + "/metrics", headers={"Accept": accept})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read().decode()
+            ctype = r.headers["Content-Type"]
+    if openmetrics:
+        assert ctype.startswith("application/openmetrics-text; version=1.0.0")
+        assert samples(parse_openmetrics(body))
+    else:
+        assert ctype.startswith("text/plain; version=0.0.4")
+        assert "# EOF" not in body and samples(parse_text(body))
