@@ -1,12 +1,13 @@
 // JSON rendering of a statusz::Value: compact, or pretty with two-space
 // indentation (the layout of the seed document). Always valid JSON: strings
 // and keys are escaped, invalid UTF-8 becomes U+FFFD, integers are written as
-// integers, doubles in their shortest round-trip form (always with a '.' or an
-// exponent, so they read back as floating point), and NaN/Infinity as null.
-// Depth is bounded: a value nested deeper than kMaxJsonDepth arrays/objects
-// renders as null at that depth (the stack use of rendering is bounded).
-// Cost: one pass, appending to a string; no allocation beyond its growth.
-// Pure functions: thread-safe on distinct outputs.
+// integers (signed and unsigned 64-bit, exactly), doubles in their shortest
+// round-trip form (always with a '.' or an exponent, so they read back as
+// floating point), and NaN/Infinity as null. Depth is bounded: a value nested
+// deeper than kMaxJsonDepth arrays/objects renders as null at that depth (the
+// stack use of rendering is bounded). Cost: one pass, appending to a string;
+// no allocation beyond its growth. Pure functions: thread-safe on distinct
+// outputs.
 #pragma once
 
 #include <charconv>
@@ -112,6 +113,12 @@ inline void append_json_int(std::string& out, std::int64_t v) {
   out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
+inline void append_json_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
 inline void append_newline_indent(std::string& out, int depth) {
   out.push_back('\n');
   out.append(static_cast<std::size_t>(depth) * 2, ' ');
@@ -132,6 +139,9 @@ inline void append_json(std::string& out, const Value& v, bool pretty,
       return;
     case Value::Type::Int:
       append_json_int(out, v.as_int());
+      return;
+    case Value::Type::UInt:
+      append_json_uint(out, v.as_uint());
       return;
     case Value::Type::Double:
       append_json_double(out, v.as_double());

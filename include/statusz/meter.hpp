@@ -1,32 +1,48 @@
 // statusz::Meter: counts events and gives their mean rate and 1-, 5- and
 // 15-minute exponentially weighted moving averages, in events per second, with
-// the semantics of Dropwizard Metrics' Meter (see docs in README): ticks every
-// 5 s counted from the meter's creation, alpha = 1 - exp(-5/60/N), the first
-// tick sets the rate, each interval's events count in their own interval.
+// the figures of Dropwizard Metrics' Meter (metrics-core 4.2) on any timeline:
+// alpha = 1 - exp(-5/60/N), the first tick sets the rate, and Dropwizard's
+// tick rule exactly (ExponentialMovingAverages.tickIfNecessary): a mark or a
+// read at time t ticks only when t - last_tick > 5 s, (t - last_tick) / 5 s
+// times, the first tick taking every event marked before t, and moves
+// last_tick to t - (t - last_tick) % 5 s (boundaries stay 5 s apart from the
+// meter's creation); 9231 or more ticks due at once (Dropwizard's maxTicks,
+// ~12.8 h idle) reset the rates instead. Checked against the real jar
+// (tests/data/dropwizard-meter-reference.txt, scripts/dropwizard-reference).
 //
-// Cost: mark() is a relaxed load + store on a cell owned by the calling thread
+// Cost: mark() is one add to a cell owned by the calling thread
 // (detail::CellSpace), always inlined: no lock, no read-modify-write, no clock
-// read, no allocation after the thread's first mark. The clock samples the
-// cumulative count at each 5 s boundary (a background thread for SteadyClock,
-// synchronously in ManualClock::advance()); any run of idle intervals is
+// read, no allocation after the thread's first mark. Since mark() does not
+// read the clock, the clock tells the meter when time enters a new region (a
+// boundary instant, or the open interval between two boundaries: a background
+// thread for SteadyClock, synchronously in ManualClock::advance()); the count
+// seen then is the count before any mark in that region, and a count that
+// changed within a region is Dropwizard's mark there. Any run of idle ticks is
 // caught up in O(1). Reading one rate (one_minute_rate() ...) reads the time
 // and, when no tick is due, two atomics: no lock (for the default clock the
 // time is CLOCK_MONOTONIC_COARSE on Linux, which lags by at most a kernel
 // tick, so a read up to ~4 ms after a boundary may still give the rate from
-// before it). snapshot(), count() and a read that finds a tick due take the
-// meter's own mutex, which writers never touch. Memory: ~230 bytes plus 8
+// before it). snapshot(), mean_rate() and a read that finds a tick due take
+// the meter's own mutex, which writers never touch. Memory: ~260 bytes plus 8
 // bytes per counting thread.
+// Exceptions to Dropwizard's figures: mark(0) is not seen (Dropwizard's
+// mark(0) can tick), the mean rate is 0 rather than infinite at the creation
+// instant, mean_rate() ticks (Dropwizard's getMeanRate() does not), and with
+// SteadyClock marks within microseconds after a boundary may count before it.
+// Rates agree to ~1e-12 relative (idle ticks in closed form).
 // Thread-safety: every member is safe to call from any thread. A Meter must
 // not be destroyed while another thread marks or reads it, nor outlive its
 // clock.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <mutex>
 #include <ctime>  // clock_gettime, CLOCK_MONOTONIC_COARSE (POSIX, Linux)
+#include <limits>
+#include <mutex>
 
 #include "clock.hpp"
 #include "detail/cells.hpp"
@@ -44,12 +60,18 @@ struct MeterSnapshot {
 class Meter final : private detail::Tickable {
  public:
   static constexpr Nanos kTickInterval = std::chrono::seconds(5);
+  // Dropwizard's maxTicks: this many ticks due at once reset the rates.
+  static constexpr std::int64_t kMaxTicks = 9231;
 
   explicit Meter(Clock& clock = default_clock())
       : clock_(&clock),
         start_(clock.now()),
-        next_tick_(start_ + kTickInterval) {
-    published_next_.store(next_tick_.count(), std::memory_order_relaxed);
+        last_tick_(start_),
+        region_time_(start_),
+        next_region_(detail::saturating_add(start_, Nanos(1))) {
+    published_next_.store(
+        detail::saturating_add(last_tick_, kTickInterval).count(),
+        std::memory_order_relaxed);
     clock_->attach(*this);
   }
   ~Meter() { clock_->detach(*this); }
@@ -107,20 +129,23 @@ class Meter final : private detail::Tickable {
     void idle_ticks(std::int64_t n) {
       rate *= std::exp(-5.0 / 60.0 / minutes * static_cast<double>(n));
     }
+    // Dropwizard's EWMA.reset(): the smallest normal double per nanosecond.
+    void reset() { rate = std::numeric_limits<double>::min() * 1e9; }
   };
 
   void tick_until(Nanos now) noexcept override {
     std::lock_guard<std::mutex> g(mu_);
-    catch_up(now);
+    observe(now);
     publish_locked();
   }
   Nanos next_tick() const noexcept override {
     return Nanos(next_tick_atomic_.load(std::memory_order_relaxed));
   }
 
-  // Whether a tick is due at `now` when the next boundary is `next`: the rule
-  // catch_up() applies (keep the two in step).
-  static bool tick_due(Nanos now, Nanos next) noexcept { return now >= next; }
+  // Whether a read at `now` would tick, when the last tick was at `next` - 5 s:
+  // Dropwizard's rule (more than 5 s since the last tick), as
+  // tick_if_necessary() applies it (keep the two in step).
+  static bool tick_due(Nanos now, Nanos next) noexcept { return now > next; }
 
   // A rate as last ticked when no tick is due: two atomic loads and a time
   // read, no lock. Otherwise through snapshot(), which ticks.
@@ -156,39 +181,75 @@ class Meter final : private detail::Tickable {
 #endif
   }
 
-  // Makes the rates of the last catch_up() visible to rate(). Under mu_.
+  // Makes the rates of the last tick visible to rate(). Under mu_.
   void publish_locked() const noexcept {
     published_m1_.store(m1_.rate, std::memory_order_relaxed);
     published_m5_.store(m5_.rate, std::memory_order_relaxed);
     published_m15_.store(m15_.rate, std::memory_order_relaxed);
-    published_next_.store(next_tick_.count(), std::memory_order_release);
+    published_next_.store(
+        detail::saturating_add(last_tick_, kTickInterval).count(),
+        std::memory_order_release);
   }
 
-  // Processes every boundary <= now. The events counted since the last
-  // boundary all belong to the first boundary crossed; later ones are idle.
+  // A read at `now`: Dropwizard's tickIfNecessary() at now, counting the
+  // events marked before the current region.
   void catch_up(Nanos now) const noexcept {
-    if (now < next_tick_) return;
-    const std::int64_t due = (now - next_tick_) / kTickInterval + 1;
+    observe(now);
+    tick_if_necessary(std::max(now, region_time_), region_count_);
+  }
+
+  // Called when time may have entered a new region: a count that changed since
+  // the region's start means a mark there, which ticked first (Dropwizard's
+  // mark() ticks before it counts).
+  void observe(Nanos now) const noexcept {
+    if (now < next_region_) return;
     const std::uint64_t total = cell_.sum();
+    if (total != region_count_) tick_if_necessary(region_time_, region_count_);
+    region_time_ = now;
+    region_count_ = total;
+    const Nanos offset = now - start_;
+    const std::int64_t boundaries = offset / kTickInterval;
+    // Saturates at Nanos::max(): time itself does (ManualClock::advance).
+    next_region_ =
+        offset % kTickInterval == Nanos(0)
+            ? detail::saturating_add(now, Nanos(1))
+            : (boundaries + 1 > (Nanos::max() - start_) / kTickInterval
+                   ? Nanos::max()
+                   : start_ + (boundaries + 1) * kTickInterval);
+    next_tick_atomic_.store(next_region_.count(), std::memory_order_relaxed);
+  }
+
+  // Dropwizard's ExponentialMovingAverages.tickIfNecessary() at time t, with
+  // `total` events counted before t.
+  void tick_if_necessary(Nanos t, std::uint64_t total) const noexcept {
+    const Nanos age = t - last_tick_;
+    if (age <= kTickInterval) return;
+    last_tick_ = t - age % kTickInterval;
+    const std::int64_t due = age / kTickInterval;
     const double instant = static_cast<double>(total - last_count_) /
                            std::chrono::duration<double>(kTickInterval).count();
     last_count_ = total;
+    if (due >= kMaxTicks) {
+      for (Ewma* e : {&m1_, &m5_, &m15_}) e->reset();
+      return;
+    }
     const bool first = !initialized_;
     initialized_ = true;
     for (Ewma* e : {&m1_, &m5_, &m15_}) {
       e->tick(instant, first);
       if (due > 1) e->idle_ticks(due - 1);
     }
-    next_tick_ += kTickInterval * due;
-    next_tick_atomic_.store(next_tick_.count(), std::memory_order_relaxed);
   }
 
   Clock* clock_;
   detail::CellIndex cell_;
   const Nanos start_;
   mutable std::mutex mu_;
-  mutable Nanos next_tick_;
-  mutable std::atomic<std::int64_t> next_tick_atomic_{next_tick_.count()};
+  mutable Nanos last_tick_;    // Dropwizard's lastTick
+  mutable Nanos region_time_;  // when the current region was entered
+  mutable std::uint64_t region_count_ = 0;  // the count then
+  mutable Nanos next_region_;
+  mutable std::atomic<std::int64_t> next_tick_atomic_{next_region_.count()};
   mutable std::uint64_t last_count_ = 0;
   mutable bool initialized_ = false;
   mutable Ewma m1_{1}, m5_{5}, m15_{15};

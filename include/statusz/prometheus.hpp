@@ -230,6 +230,12 @@ class Exposition {
     append_json_int(out_, value);
     out_.push_back('\n');
   }
+  // Counts: exact in both formats, 2^63 and above included.
+  void sample(std::string_view name, Labels labels, std::uint64_t value) {
+    begin_sample(name, labels);
+    append_json_uint(out_, value);
+    out_.push_back('\n');
+  }
 
   std::string finish() {
     if (om_) out_ += "# EOF\n";
@@ -330,7 +336,7 @@ class PrometheusWriter final : public RegistryVisitor {
   void meter(const NodeView& node, const MeterSnapshot& m) override {
     const std::string_view total =
         e_.family(node.path, "", true, "statusz meter ", node.path, ": events");
-    e_.sample(total, {}, static_cast<std::int64_t>(m.count));
+    e_.sample(total, {}, m.count);
     const std::string_view rate =
         e_.family(node.path, "_rate", false, "statusz meter ", node.path,
                   ": events per second by window");
@@ -350,19 +356,22 @@ class PrometheusWriter final : public RegistryVisitor {
         e_.family(node.path, "", true, "statusz keyed counter ", node.path,
                   ": count by key");
     k.for_each([&](std::string_view key, std::uint64_t n) {
-      e_.sample(total, {{"key", key}}, static_cast<std::int64_t>(n));
+      e_.sample(total, {{"key", key}}, n);
     });
     const std::uint64_t dropped = k.dropped();
     const std::string_view name =
         e_.family(node.path, "_dropped", true, "statusz keyed counter ",
                   node.path, kDroppedHelp);
-    e_.sample(name, {}, static_cast<std::int64_t>(dropped));
+    e_.sample(name, {}, dropped);
   }
 
   void gauge(const NodeView& node, const Value& v) override {
     if (v.is_int()) {
       e_.sample(e_.family(node.path, "", false, "statusz gauge ", node.path),
                 {}, v.as_int());
+    } else if (v.is_uint()) {
+      e_.sample(e_.family(node.path, "", false, "statusz gauge ", node.path),
+                {}, v.as_uint());
     } else if (v.is_double() || v.is_bool() || v.is_null()) {
       const double d = v.is_double() ? v.as_double()
                        : v.is_bool() ? (v.as_bool() ? 1.0 : 0.0)

@@ -1,7 +1,9 @@
 // statusz::Value: the document as a tree of JSON-like values (null, bool,
 // 64-bit integer, double, string, array, object with ordered members), built
 // by Registry::snapshot() and rendered by to_json(). Integers and doubles are
-// distinct types, so counts stay integers. An ordinary value type: copies are
+// distinct types, so counts stay integers; an unsigned integer above INT64_MAX
+// (a count at or past 2^63) is its own type, UInt, kept exact; smaller
+// unsigned values are Int. An ordinary value type: copies are
 // deep; concurrent const access is safe, mutation is not.
 #pragma once
 
@@ -19,7 +21,7 @@ namespace statusz {
 class Value;
 // Declared before the Array and Object aliases, which its enumerators would
 // otherwise shadow (-Wshadow); used as Value::Type.
-enum class ValueType { Null, Bool, Int, Double, String, Array, Object };
+enum class ValueType { Null, Bool, Int, Double, String, Array, Object, UInt };
 using Member = std::pair<std::string, Value>;
 using Object = std::vector<Member>;
 using Array = std::vector<Value>;
@@ -31,10 +33,21 @@ class Value {
   Value() noexcept = default;
   Value(std::nullptr_t) noexcept {}
   Value(bool b) noexcept : data_(b) {}
-  template <class I,
-            std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>,
-                             int> = 0>
+  template <class I, std::enable_if_t<
+                         std::is_integral_v<I> && std::is_signed_v<I>, int> = 0>
   Value(I i) noexcept : data_(static_cast<std::int64_t>(i)) {}
+  template <class I,
+            std::enable_if_t<std::is_integral_v<I> && std::is_unsigned_v<I> &&
+                                 !std::is_same_v<I, bool>,
+                             int> = 0>
+  Value(I i) noexcept {
+    if (static_cast<std::uint64_t>(i) <=
+        static_cast<std::uint64_t>(INT64_MAX)) {
+      data_ = static_cast<std::int64_t>(i);
+    } else {
+      data_ = static_cast<std::uint64_t>(i);
+    }
+  }
   Value(double d) noexcept : data_(d) {}
   Value(std::string s) noexcept : data_(std::move(s)) {}
   Value(std::string_view s) : data_(std::string(s)) {}
@@ -47,16 +60,24 @@ class Value {
   bool is_bool() const noexcept { return type() == Type::Bool; }
   bool is_int() const noexcept { return type() == Type::Int; }
   bool is_double() const noexcept { return type() == Type::Double; }
-  bool is_number() const noexcept { return is_int() || is_double(); }
+  // An unsigned integer above INT64_MAX.
+  bool is_uint() const noexcept { return type() == Type::UInt; }
+  bool is_number() const noexcept {
+    return is_int() || is_double() || is_uint();
+  }
   bool is_string() const noexcept { return type() == Type::String; }
   bool is_array() const noexcept { return type() == Type::Array; }
   bool is_object() const noexcept { return type() == Type::Object; }
 
   bool as_bool() const { return get<bool>("a bool"); }
   std::int64_t as_int() const { return get<std::int64_t>("an integer"); }
+  std::uint64_t as_uint() const {
+    return get<std::uint64_t>("an unsigned integer above INT64_MAX");
+  }
   // The number as a double, whether stored as an integer or a double.
   double as_double() const {
     if (is_int()) return static_cast<double>(std::get<std::int64_t>(data_));
+    if (is_uint()) return static_cast<double>(std::get<std::uint64_t>(data_));
     return get<double>("a number");
   }
   const std::string& as_string() const { return get<std::string>("a string"); }
@@ -108,7 +129,7 @@ class Value {
   }
 
   std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, Array,
-               Object>
+               Object, std::uint64_t>
       data_;
 };
 

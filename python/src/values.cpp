@@ -48,6 +48,16 @@ statusz::Value to_value(py::handle obj, int depth) {
     const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
     if (overflow == 0) return statusz::Value(static_cast<std::int64_t>(v));
+    if (overflow > 0) {  // [2**63, 2**64): exact, as an unsigned integer
+      const unsigned long long u = PyLong_AsUnsignedLongLong(o);
+      if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) {
+        return statusz::Value(static_cast<std::uint64_t>(u));
+      }
+      if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+        throw py::error_already_set();
+      }
+      PyErr_Clear();
+    }
     // Beyond 64 bits: keep the magnitude as a double.
     const double d = PyLong_AsDouble(o);
     if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
@@ -121,6 +131,11 @@ py::object to_python(const statusz::Value& v) {
       return py::bool_(v.as_bool());
     case T::Int: {
       PyObject* o = PyLong_FromLongLong(v.as_int());
+      if (o == nullptr) throw py::error_already_set();
+      return py::reinterpret_steal<py::object>(o);
+    }
+    case T::UInt: {
+      PyObject* o = PyLong_FromUnsignedLongLong(v.as_uint());
       if (o == nullptr) throw py::error_already_set();
       return py::reinterpret_steal<py::object>(o);
     }

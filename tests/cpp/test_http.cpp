@@ -83,10 +83,45 @@ TEST_F(Http, LenientQueryForms) {
 TEST_F(Http, UnknownPathsAre404AndOtherMethods405WithAllow) {
   EXPECT_EQ(handler_.handle("GET", "/nope").status, 404);
   EXPECT_EQ(handler_.handle("GET", "/").status, 404);
-  const HttpResponse r = handler_.handle("POST", "/serverstatus");
-  EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.header("Allow"), "GET, HEAD");
-  EXPECT_EQ(handler_.handle("DELETE", "/metrics").status, 405);
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+                             "TRACE", "CONNECT", "PROPFIND", "get", "BREW"}) {
+    for (const char* target : {"/serverstatus", "/metrics", "/healthz"}) {
+      const HttpResponse r = handler_.handle(method, target);
+      EXPECT_EQ(r.status, 405) << method << " " << target;
+      EXPECT_EQ(r.header("Allow"), "GET, HEAD") << method << " " << target;
+      EXPECT_EQ(nlohmann::json::parse(r.body)["status"], 405);
+    }
+  }
+}
+
+// RFC 9112 §3.2.2: a server must accept the absolute form; and a path is
+// percent-decoded before routing (RFC 3986 §6.2.2.2).
+TEST_F(Http, AbsoluteFormAndPercentEncodedPathsRoute) {
+  const std::string doc = handler_.handle("GET", "/serverstatus").body;
+  for (const char* target :
+       {"http://app1.example:8080/serverstatus", "HTTP://h/serverstatus",
+        "https://h/serverstatus", "/server%73tatus", "/%73erverstatus/",
+        "http://h/server%73tatus?pretty=false", "/servlet/api/serverstatu%73",
+        "/serverstatus#frag"}) {
+    const HttpResponse r = handler_.handle("GET", target);
+    EXPECT_EQ(r.status, 200) << target;
+    EXPECT_EQ(r.content_type, "application/json; charset=utf-8") << target;
+  }
+  EXPECT_EQ(handler_.handle("GET", "http://h/metrics").content_type,
+            "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(handler_.handle("GET", "http://h/he%61lthz").status, 200);
+  EXPECT_TRUE(nlohmann::json::parse(
+                  handler_.handle("GET", "http://h/serverstatus?details=true")
+                      .body)["withDetails"]
+                  .get<bool>());
+  EXPECT_EQ(handler_.handle("GET", "http://h").status, 404);
+  EXPECT_EQ(handler_.handle("GET", "ftp://h/serverstatus").status, 404);
+  EXPECT_EQ(handler_.handle("GET", "serverstatus").status, 404);
+  EXPECT_EQ(handler_.handle("GET", "/server+status").status, 404)
+      << "'+' is not a space in a path";
+  const HttpResponse bad = handler_.handle("GET", "/server%7gstatus");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad.body)["parameter"], "path");
 }
 
 TEST_F(Http, OversizedTargetsAre414) {
@@ -94,10 +129,22 @@ TEST_F(Http, OversizedTargetsAre414) {
   EXPECT_EQ(handler_.handle("GET", target).status, 414);
 }
 
-TEST_F(Http, HeadHasNoBody) {
-  const HttpResponse r = handler_.handle("HEAD", "/serverstatus");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_TRUE(r.body.empty());
+// RFC 9110 §9.3.2/§8.6: HEAD gets GET's headers, and a Content-Length if
+// any must be GET's. The handler gives GET's response, body included; the
+// server sends its length and drops it (see http.hpp).
+TEST_F(Http, HeadIsTheGetResponseSoServersCanSendItsLength) {
+  for (const char* target : {"/serverstatus?pretty=true", "/metrics",
+                             "/healthz", "/nope", "/serverstatus?details=x"}) {
+    const HttpResponse head = handler_.handle("HEAD", target);
+    const HttpResponse get = handler_.handle("GET", target);
+    EXPECT_EQ(head.status, get.status) << target;
+    EXPECT_EQ(head.content_type, get.content_type) << target;
+    EXPECT_EQ(head.headers, get.headers) << target;
+    if (std::string(target) != "/serverstatus?pretty=true") {
+      EXPECT_EQ(head.body, get.body) << target;
+    }
+    EXPECT_FALSE(head.body.empty()) << target;
+  }
 }
 
 TEST_F(Http, MetricsNegotiatesTheFormat) {
@@ -115,6 +162,65 @@ TEST_F(Http, MetricsNegotiatesTheFormat) {
   const HttpResponse refused = handler_.handle(
       "GET", "/metrics", {{"Accept", "application/openmetrics-text; q=0"}});
   EXPECT_EQ(refused.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  // Issue 10: the higher q wins.
+  const HttpResponse by_q =
+      handler_.handle("GET", "/metrics",
+                      {{"Accept",
+                        "text/plain;version=0.0.4;q=1.0, "
+                        "application/openmetrics-text;version=1.0.0;q=0.2"}});
+  EXPECT_EQ(by_q.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(by_q.body.find("# EOF"), std::string::npos);
+}
+
+TEST(HttpDetail, NegotiationByQ) {
+  const auto om = [](std::string_view accept) {
+    return detail::negotiate_exposition(accept) ==
+           ExpositionFormat::OpenMetrics100;
+  };
+  // The higher q wins (RFC 9110 §12.5.1), whatever the order.
+  EXPECT_FALSE(
+      om("text/plain;version=0.0.4;q=1.0, "
+         "application/openmetrics-text;version=1.0.0;q=0.2"));
+  EXPECT_FALSE(om("text/plain;q=0.9,application/openmetrics-text;q=0.5"));
+  EXPECT_TRUE(om("text/plain;q=0.5,application/openmetrics-text;q=0.9"));
+  EXPECT_TRUE(om("application/openmetrics-text;q=0.501,text/plain;q=0.5"));
+  // Prometheus' own scrape Accept headers (2.x and 3.x).
+  EXPECT_TRUE(
+      om("application/openmetrics-text;version=1.0.0,"
+         "application/openmetrics-text;version=0.0.1;q=0.75,"
+         "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+  EXPECT_TRUE(
+      om("application/openmetrics-text;version=1.0.0;q=0.5,"
+         "application/openmetrics-text;version=0.0.1;q=0.4,"
+         "text/plain;version=1.0.0;q=0.3,"
+         "text/plain;version=0.0.4;q=0.2,*/*;q=0.1"));
+  // q = 0, with spaces, excludes; default q is 1.
+  EXPECT_FALSE(om("application/openmetrics-text; q = 0, text/plain; q=0.1"));
+  EXPECT_FALSE(om("application/openmetrics-text ; Q = 0.000"));
+  EXPECT_TRUE(om("text/plain; q = 0, application/openmetrics-text"));
+  EXPECT_TRUE(om("text/plain;q=0.999,application/openmetrics-text"));
+  // Ties: the more specific match, then text.
+  EXPECT_TRUE(om("text/*;q=0.5, application/openmetrics-text;q=0.5"));
+  EXPECT_FALSE(om("application/openmetrics-text;q=0.5, text/plain;q=0.5"));
+  EXPECT_FALSE(om("text/plain, application/openmetrics-text"));
+  // Wildcards: */* alone is text; application/* picks OpenMetrics.
+  EXPECT_FALSE(om("*/*"));
+  EXPECT_TRUE(om("application/*"));
+  EXPECT_TRUE(om("*/*;q=0.1, application/openmetrics-text;q=0.2"));
+  EXPECT_FALSE(om("*/*, application/openmetrics-text;q=0.2"));
+  // The most specific range decides even with a lower q.
+  EXPECT_FALSE(om("application/*;q=1, application/openmetrics-text;q=0"));
+  // Nothing acceptable, or malformed: text (never 406).
+  EXPECT_FALSE(om("application/json"));
+  EXPECT_FALSE(om("text/plain;q=0, application/openmetrics-text;q=0"));
+  EXPECT_FALSE(om("application/openmetrics-text;q=2"));
+  EXPECT_FALSE(om("application/openmetrics-text;q=0.5.1"));
+  EXPECT_FALSE(om("application/openmetrics-text;q=-1"));
+  EXPECT_FALSE(om("application/openmetrics-text;q=1.001"));
+  EXPECT_TRUE(om("application/openmetrics-text;q=1.000"));
+  EXPECT_EQ(detail::parse_qvalue("0.125"), 125);
+  EXPECT_EQ(detail::parse_qvalue("1."), 1000);
+  EXPECT_EQ(detail::parse_qvalue("0.1234"), -1);
 }
 
 TEST_F(Http, HealthzIs200ForOkAndWarningAnd503Otherwise) {
@@ -137,6 +243,25 @@ TEST_F(Http, BearerTokenGuardsDetailsAndMetrics) {
   const HttpResponse r = guarded.handle("GET", "/serverstatus?details=true");
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer realm=\"statusz\"");
+  // RFC 6750 §3.1: no error code without a token; invalid_token with a
+  // wrong one, and a different message.
+  const HttpResponse wrong = guarded.handle("GET", "/serverstatus?details=true",
+                                            {{"Authorization", "Bearer nope"}});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.header("WWW-Authenticate"),
+            "Bearer realm=\"statusz\", error=\"invalid_token\", "
+            "error_description=\"the bearer token is not valid\"");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"],
+            "a bearer token is required");
+  EXPECT_EQ(nlohmann::json::parse(wrong.body)["error"],
+            "the bearer token is not valid");
+  for (const char* other : {"Basic czNjcmV0", "Bearer", "Bearers3cret", ""}) {
+    const HttpResponse m =
+        guarded.handle("GET", "/metrics", {{"Authorization", other}});
+    EXPECT_EQ(m.status, 401) << other;
+    EXPECT_EQ(m.header("WWW-Authenticate"), "Bearer realm=\"statusz\"")
+        << other;
+  }
   EXPECT_EQ(guarded.handle("GET", "/metrics").status, 401);
   EXPECT_EQ(
       guarded.handle("GET", "/metrics", {{"Authorization", "Bearer wrong"}})

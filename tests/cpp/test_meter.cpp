@@ -4,6 +4,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -16,12 +17,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// An independent model of the spec, written from its text: events are kept
-// with their times; a read replays every 5-second interval from creation.
+// An independent model: Dropwizard Metrics 4.2's Meter, transliterated
+// (ExponentialMovingAverages.tickIfNecessary + EWMA.tick, one tick per loop
+// turn): every mark and read is a call at its time that ticks only when more
+// than 5 s passed since lastTick; mark() ticks before it counts.
 class MeterModel {
  public:
+  explicit MeterModel(std::int64_t start_ns = 0)
+      : start_(start_ns), last_tick_(start_ns) {}
+
   void mark(std::int64_t t_ns, std::uint64_t n) {
-    events_.push_back({t_ns, n});
+    tick_if_necessary(t_ns);
+    count_ += n;
+    uncounted_ += n;
   }
 
   struct Rates {
@@ -29,41 +37,48 @@ class MeterModel {
     double mean = 0, m1 = 0, m5 = 0, m15 = 0;
   };
 
-  Rates read(std::int64_t t_ns) const {
-    constexpr std::int64_t kInterval = 5'000'000'000;
+  Rates read(std::int64_t t_ns) {
+    tick_if_necessary(t_ns);
     Rates r;
-    for (const auto& e : events_) r.count += e.n;
-    r.mean =
-        (r.count == 0 || t_ns == 0)
-            ? 0.0
-            : static_cast<double>(r.count) / (static_cast<double>(t_ns) / 1e9);
-    const std::int64_t ticks = t_ns / kInterval;
-    double* rates[] = {&r.m1, &r.m5, &r.m15};
-    const double minutes[] = {1, 5, 15};
-    std::size_t next_event = 0;
-    for (std::int64_t k = 1; k <= ticks; ++k) {
-      std::uint64_t in_interval = 0;
-      while (next_event < events_.size() &&
-             events_[next_event].t < k * kInterval) {
-        in_interval += events_[next_event].n;
-        ++next_event;
-      }
-      const double instant = static_cast<double>(in_interval) / 5.0;
-      for (int i = 0; i < 3; ++i) {
-        const double alpha = 1.0 - std::exp(-5.0 / 60.0 / minutes[i]);
-        *rates[i] =
-            (k == 1) ? instant : *rates[i] + alpha * (instant - *rates[i]);
-      }
-    }
+    r.count = count_;
+    r.mean = (count_ == 0 || t_ns == start_)
+                 ? 0.0
+                 : static_cast<double>(count_) /
+                       static_cast<double>(t_ns - start_) * 1e9;
+    r.m1 = rates_[0];
+    r.m5 = rates_[1];
+    r.m15 = rates_[2];
     return r;
   }
 
  private:
-  struct Event {
-    std::int64_t t;
-    std::uint64_t n;
-  };
-  std::vector<Event> events_;  // in time order
+  static constexpr std::int64_t kInterval = 5'000'000'000;
+
+  void tick_if_necessary(std::int64_t now) {
+    const std::int64_t age = now - last_tick_;
+    if (age <= kInterval) return;
+    last_tick_ = now - age % kInterval;
+    const std::int64_t ticks = age / kInterval;
+    ASSERT_LT(ticks, Meter::kMaxTicks) << "the model does not reset";
+    for (std::int64_t k = 0; k < ticks; ++k) {
+      const double instant = static_cast<double>(uncounted_) / 5.0;
+      uncounted_ = 0;
+      const double minutes[] = {1, 5, 15};
+      for (int i = 0; i < 3; ++i) {
+        const double alpha = 1.0 - std::exp(-5.0 / 60.0 / minutes[i]);
+        rates_[i] =
+            initialized_ ? rates_[i] + alpha * (instant - rates_[i]) : instant;
+      }
+      initialized_ = true;
+    }
+  }
+
+  std::int64_t start_;
+  std::int64_t last_tick_;
+  std::uint64_t count_ = 0;
+  std::uint64_t uncounted_ = 0;
+  bool initialized_ = false;
+  double rates_[3] = {0, 0, 0};
 };
 
 void expect_close(double actual, double expected, const char* what) {
@@ -72,7 +87,7 @@ void expect_close(double actual, double expected, const char* what) {
       << what << ": actual " << actual << " expected " << expected;
 }
 
-void expect_matches(const Meter& m, const MeterModel& model, std::int64_t now) {
+void expect_matches(const Meter& m, MeterModel& model, std::int64_t now) {
   const MeterSnapshot s = m.snapshot();
   const MeterModel::Rates r = model.read(now);
   EXPECT_EQ(s.count, r.count);
@@ -100,10 +115,12 @@ TEST(Meter, FirstTickSetsTheRate) {
   clock.advance(4999ms);
   EXPECT_EQ(m.one_minute_rate(), 0.0) << "no tick before 5 s";
   clock.advance(1ms);
+  EXPECT_EQ(m.one_minute_rate(), 0.0) << "no tick at exactly 5 s";
+  clock.advance(1ns);
   EXPECT_DOUBLE_EQ(m.one_minute_rate(), 2.0);
   EXPECT_DOUBLE_EQ(m.five_minute_rate(), 2.0);
   EXPECT_DOUBLE_EQ(m.fifteen_minute_rate(), 2.0);
-  EXPECT_DOUBLE_EQ(m.mean_rate(), 2.0);
+  EXPECT_DOUBLE_EQ(m.mean_rate(), 10 / 5.000000001);
   EXPECT_EQ(m.count(), 10u);
 }
 
@@ -111,7 +128,8 @@ TEST(Meter, SecondTickMovesByAlpha) {
   ManualClock clock;
   Meter m(clock);
   m.mark(10);
-  clock.advance(5s);
+  clock.advance(6s);
+  EXPECT_DOUBLE_EQ(m.one_minute_rate(), 2.0);
   clock.advance(5s);  // an empty interval
   const double alpha = 1 - std::exp(-5.0 / 60.0);
   EXPECT_NEAR(m.one_minute_rate(), 2.0 + alpha * (0.0 - 2.0), 1e-15);
@@ -134,14 +152,66 @@ TEST(Meter, EventsCountInTheirOwnIntervalHoweverLongNobodyReads) {
   expect_matches(m, model, clock.now().count());
 }
 
-TEST(Meter, AnEventAtABoundaryBelongsToTheNextInterval) {
+// The figures of issue 10, measured with metrics-core 4.2.40: a manual clock
+// in whole 5 s steps ticks only every other step, two ticks at a time.
+TEST(Meter, WholeFiveSecondStepsTickLikeDropwizard) {
   ManualClock clock;
   Meter m(clock);
+  const double expected[] = {0, 1.840089, 1.840089, 1.851852};
+  for (double e : expected) {
+    clock.advance(5s);
+    m.mark(10);
+    EXPECT_NEAR(m.one_minute_rate(), e, 5e-7);
+  }
+}
+
+TEST(Meter, AReadAtExactlyABoundaryTicksOnlyAfterMoreThanFiveSeconds) {
+  ManualClock clock;
+  Meter m(clock);
+  m.mark(10);
   clock.advance(5s);
-  m.mark(10);  // at t = 5 s exactly: interval [5 s, 10 s)
-  EXPECT_EQ(m.one_minute_rate(), 0.0);
-  clock.advance(5s);
-  EXPECT_GT(m.one_minute_rate(), 0.0);
+  EXPECT_EQ(m.one_minute_rate(), 0.0);  // age 5 s: no tick
+  clock.advance(5s);                    // age 10 s: two ticks, lastTick 10 s
+  EXPECT_NEAR(m.one_minute_rate(), 1.840089, 5e-7);
+  clock.advance(1ns);  // age 1 ns since lastTick: nothing more
+  EXPECT_NEAR(m.one_minute_rate(), 1.840089, 5e-7);
+}
+
+TEST(Meter, AMarkBetweenStepsMovesLastTickWithoutAClockRead) {
+  // A mark at 7 s ticks (age 7 s > 5 s) and moves lastTick to 5 s, so the
+  // read at 10 s (age 5 s) does not tick: the boundary at 10 s waits.
+  ManualClock clock;
+  Meter a(clock), b(clock);
+  a.mark(10);
+  b.mark(10);
+  clock.advance(7s);
+  a.mark(5);  // only `a` is marked at 7 s
+  clock.advance(3s);
+  EXPECT_DOUBLE_EQ(a.one_minute_rate(), 2.0);  // one tick: 10 events / 5 s
+  const double alpha = 1 - std::exp(-5.0 / 60.0);
+  EXPECT_NEAR(b.one_minute_rate(), 2.0 * (1 - alpha), 1e-15);  // two ticks
+}
+
+TEST(Meter, MaxTicksIdleResetsTheRatesAsDropwizardDoes) {
+  ManualClock clock;
+  Meter m(clock);
+  m.mark(600);
+  clock.advance(6s);
+  ASSERT_DOUBLE_EQ(m.fifteen_minute_rate(), 120.0);
+  // kMaxTicks - 1 ticks due at once: decayed in closed form.
+  clock.advance(5s * (Meter::kMaxTicks - 1));
+  expect_close(
+      m.fifteen_minute_rate(),
+      120.0 * std::exp(-static_cast<double>(Meter::kMaxTicks - 1) / 180.0),
+      "m15 after kMaxTicks - 1 ticks");
+  // kMaxTicks due at once: EWMA.reset(), Double.MIN_NORMAL per nanosecond.
+  m.mark(5);  // dropped with the reset, as Dropwizard's uncounted events are
+  clock.advance(5s * Meter::kMaxTicks);
+  const double reset = std::numeric_limits<double>::min() * 1e9;
+  EXPECT_EQ(m.one_minute_rate(), reset);
+  EXPECT_EQ(m.fifteen_minute_rate(), reset);
+  clock.advance(6s);
+  EXPECT_EQ(m.one_minute_rate(), reset * (1 - (1 - std::exp(-5.0 / 60.0))));
 }
 
 TEST(Meter, IntervalsAreCountedFromTheMetersCreation) {
@@ -149,10 +219,15 @@ TEST(Meter, IntervalsAreCountedFromTheMetersCreation) {
   clock.advance(3s);
   Meter m(clock);  // boundaries at 8 s, 13 s, ...
   m.mark(5);
-  clock.advance(4s);  // t = 7 s
+  clock.advance(5s);  // t = 8 s: age 5 s
   EXPECT_EQ(m.one_minute_rate(), 0.0);
-  clock.advance(1s);  // t = 8 s
+  clock.advance(1ns);
   EXPECT_DOUBLE_EQ(m.one_minute_rate(), 1.0);
+  clock.advance(4999999999ns);  // t = 13 s; lastTick is 8 s: no tick
+  m.mark(10);  // so this mark belongs to the interval ending at 13 s
+  clock.advance(1ns);
+  const double alpha = 1 - std::exp(-5.0 / 60.0);
+  EXPECT_DOUBLE_EQ(m.one_minute_rate(), 1.0 + alpha * (2.0 - 1.0));
 }
 
 TEST(Meter, MatchesTheModelOverLongRandomTimelines) {
@@ -170,9 +245,11 @@ TEST(Meter, MatchesTheModelOverLongRandomTimelines) {
         const std::uint64_t n = amount(rng);
         m.mark(n);
         model.mark(clock.now().count(), n);
-      } else if (o < 70) {  // sub-interval moves, to the nanosecond
+      } else if (o < 62) {  // sub-interval moves, to the nanosecond
         clock.advance(Nanos(std::uniform_int_distribution<std::int64_t>(
             0, 3'000'000'000)(rng)));
+      } else if (o < 70) {  // whole 5 s steps, onto boundaries
+        clock.advance(5s * std::uniform_int_distribution<int>(1, 3)(rng));
       } else if (o < 85) {  // several intervals
         clock.advance(Nanos(std::uniform_int_distribution<std::int64_t>(
             5'000'000'000, 60'000'000'000)(rng)));
@@ -192,25 +269,21 @@ TEST(Meter, MatchesTheModelOverLongRandomTimelines) {
   }
 }
 
-TEST(Meter, CatchesUpACenturyOfIdleTicksInClosedForm) {
+TEST(Meter, CatchesUpIdleTicksInClosedForm) {
   ManualClock clock;
   Meter m(clock);
   m.mark(600);
-  clock.advance(5s);
+  clock.advance(6s);
   ASSERT_DOUBLE_EQ(m.fifteen_minute_rate(), 120.0);
-  // ~6.3e8 idle ticks: a loop per tick would take seconds; this is O(1).
+  // 8640 idle ticks (12 h, under Dropwizard's kMaxTicks) in one step.
+  clock.advance(std::chrono::hours(12));
+  expect_close(m.fifteen_minute_rate(), 120.0 * std::exp(-8640.0 / 180.0),
+               "m15 after 12 h");
+  // A century (~6.3e8 ticks) is past kMaxTicks: Dropwizard's reset value.
   clock.advance(std::chrono::hours(24 * 365 * 100));
   const MeterSnapshot s = m.snapshot();
   EXPECT_EQ(s.count, 600u);
-  EXPECT_EQ(s.fifteen_minute_rate, 0.0);  // decayed below the smallest double
-  // A day: exp(-17280 / 180) = exp(-96) is still representable.
-  ManualClock clock2;
-  Meter m2(clock2);
-  m2.mark(600);
-  clock2.advance(5s);
-  clock2.advance(std::chrono::hours(24));
-  expect_close(m2.fifteen_minute_rate(), 120.0 * std::exp(-17280.0 / 180.0),
-               "m15 after a day");
+  EXPECT_EQ(s.fifteen_minute_rate, std::numeric_limits<double>::min() * 1e9);
 }
 
 TEST(Meter, MarksFromManyThreadsAreAllCounted) {

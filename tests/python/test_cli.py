@@ -87,7 +87,7 @@ def ratio_server(reg, clock):
               errors=errors, successes=ok)
     ok.mark(90)
     errors.mark(10)
-    clock.advance(5.0)
+    clock.advance(5.5)  # ratio 0.1 (Dropwizard ticks once more than 5 s passed)
     with statusz.serve(reg, port=0) as srv:
         yield srv
 
@@ -125,7 +125,7 @@ def test_check_state_is_the_worst_critical_over_unknown(reg, clock):
     errors = reg.meter("applications.servlet.requests.chatHttp.errors")
     reg.ratio("applications.servlet.requests.chatHttp.fiveMinuteErrorsRatio", errors=errors, successes=ok)
     errors.mark(1)
-    clock.advance(5.0)  # ratio 1
+    clock.advance(5.5)  # ratio 1 (Dropwizard ticks once more than 5 s passed)
     with statusz.serve(reg, port=0) as srv:
         assert run("check", srv.url, "-c", "0.5").returncode == 2  # CRITICAL > UNKNOWN
         assert run("check", srv.url, "-w", "0.5").returncode == 1  # WARNING > UNKNOWN

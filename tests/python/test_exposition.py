@@ -138,3 +138,62 @@ def test_a_real_prometheus_scrapes_statusz(reg, tmp_path):
             except subprocess.TimeoutExpired:
                 proc.kill()
             log.close()
+
+
+BIG = 2**63 + 5
+MAX = 2**64 - 1
+
+
+def test_counts_at_or_above_2_to_63_are_exact_in_every_format(reg):
+    assert PROMTOOL, "promtool (Debian package prometheus) is required"
+    reg.meter("jobs.done").mark(BIG)
+    k = reg.keyed("jobs.byBot", max_keys=1)
+    k.inc("bot", MAX)
+    k.inc("other", BIG)  # refused: counted under __overflow__
+    snap = reg.snapshot(details=True)
+    assert snap["jobs"]["done"]["count"] == BIG
+    assert snap["jobs"]["byBot"]["bot"] == MAX
+    assert snap["jobs"]["byBot"]["__overflow__"] == BIG
+    doc = json.loads(reg.to_json(details=True))
+    assert doc["jobs"]["done"]["count"] == BIG
+    assert doc["jobs"]["byBot"]["bot"] == MAX
+    text = reg.to_prometheus()
+    om = reg.to_prometheus(openmetrics=True)
+    assert f"statusz_jobs_done_total {BIG}" in text.splitlines()
+    assert f"statusz_jobs_done_total {BIG}" in om.splitlines()
+    r = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = samples(parse_openmetrics(om))  # rejected a negative counter before
+    assert got[("statusz_jobs_done_total", ())] == BIG
+    assert got[("statusz_jobs_by_bot_total", (("key", "bot"),))] == MAX
+    assert samples(parse_text(text))[("statusz_jobs_done_total", ())] == BIG
+
+
+def test_a_gauge_of_a_large_python_int_stays_exact(reg):
+    reg.gauge("volumes.big", lambda: BIG)
+    assert reg.snapshot()["volumes"]["big"] == BIG
+    assert json.loads(reg.to_json())["volumes"]["big"] == BIG
+    assert f"statusz_volumes_big {BIG}" in reg.to_prometheus().splitlines()
+
+
+@pytest.mark.parametrize("accept, openmetrics", [
+    ("text/plain;version=0.0.4;q=1.0, application/openmetrics-text;version=1.0.0;q=0.2", False),
+    ("text/plain;q=0.9,application/openmetrics-text;q=0.5", False),
+    ("application/openmetrics-text; q = 0, text/plain", False),
+    ("*/*", False),
+    ("application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;"
+     "version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", True),
+])
+def test_served_metrics_negotiate_by_q_over_real_http(sample_reg, accept, openmetrics):
+    with statusz.serve(sample_reg, port=0) as srv:
+        req = urllib.request.Request(srv.url + "/metrics", headers={"Accept": accept})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read().decode()
+            ctype = r.headers["Content-Type"]
+    if openmetrics:
+        assert ctype.startswith("application/openmetrics-text; version=1.0.0")
+        assert samples(parse_openmetrics(body))
+    else:
+        assert ctype.startswith("text/plain; version=0.0.4")
+        assert "# EOF" not in body and samples(parse_text(body))

@@ -99,6 +99,7 @@ def test_ratio_of_five_minute_rates(reg, clock):
     ratio = reg.ratio(base + "fiveMinuteErrorsRatio", errors=ko, successes=ok)
     assert ratio.value() == 0.0  # both rates 0
     ok_model, ko_model = MeterModel(), MeterModel()
+    clock.advance(1)  # marks 1 s after each boundary: one tick per step
     for ok_n, ko_n in [(30, 2), (10, 0), (0, 5), (7, 7)]:
         ok.mark(ok_n)
         ko.mark(ko_n)
@@ -119,7 +120,7 @@ def test_ratio_keeps_foreign_meters_alive(reg, clock):
     ko.mark(1)
     del ok, ko
     gc.collect()
-    clock.advance(5)
+    clock.advance(6)
     assert reg.snapshot()["volumes"]["ratio"] == pytest.approx(0.25)
 
 

@@ -80,17 +80,21 @@ def test_first_tick_sets_the_rate(clock):
     m = statusz.Meter(clock=clock)
     m.mark(10)
     clock.advance(5)
+    # Dropwizard ticks once more than 5 s have passed, not at 5 s exactly
+    assert (m.one_minute_rate, m.five_minute_rate, m.fifteen_minute_rate) == (0, 0, 0)
+    clock.advance_ns(1)
     # instant rate = 10 events / 5 s for all three averages
     assert m.one_minute_rate == 2.0
     assert m.five_minute_rate == 2.0
     assert m.fifteen_minute_rate == 2.0
-    assert m.mean_rate == 2.0
+    assert m.mean_rate == pytest.approx(2.0)
 
 
 def test_rates_follow_the_model_interval_by_interval(clock):
     m = statusz.Meter(clock=clock)
     model = MeterModel()
     pattern = [10, 0, 3, 7, 7, 0, 0, 1, 50, 2] * 5
+    clock.advance(1)  # marks 1 s after each boundary, reads 1 s after the next
     for events in pattern:
         m.mark(events)
         clock.advance(2.5)
@@ -99,7 +103,7 @@ def test_rates_follow_the_model_interval_by_interval(clock):
         model.tick(events)
         assert_rates(m, model)
     assert m.count == sum(pattern)
-    assert m.mean_rate == pytest.approx(sum(pattern) / (5.0 * len(pattern)))
+    assert m.mean_rate == pytest.approx(sum(pattern) / (1 + 5.0 * len(pattern)))
 
 
 def test_idle_intervals_are_ticks_with_zero(clock):
@@ -125,8 +129,8 @@ def test_events_count_in_their_own_interval_however_long_unread(clock):
     for _ in range(11):
         model.tick(0)
     assert_rates(m, model)
-    m.mark(4)               # in interval [60, 65)
-    clock.advance(1)
+    m.mark(4)               # in interval (60, 65]
+    clock.advance(1.5)      # ticks once more than 5 s since the tick at 60
     model.tick(4)
     assert_rates(m, model)
 
@@ -137,7 +141,9 @@ def test_intervals_count_from_the_meter_creation(clock):
     m.mark(5)
     clock.advance(4.9)      # t = 7.4: no boundary yet (the first is at 7.5)
     assert m.one_minute_rate == 0
-    clock.advance(0.1)      # t = 7.5
+    clock.advance(0.1)      # t = 7.5: exactly 5 s, no tick yet
+    assert m.one_minute_rate == 0
+    clock.advance_ns(1)
     assert m.one_minute_rate == pytest.approx(1.0)
     assert m.mean_rate == pytest.approx(5 / 5.0)
 
@@ -148,8 +154,10 @@ def test_advance_ns_ticks_too(clock):
     clock.advance_ns(4_999_999_999)
     assert m.five_minute_rate == 0
     clock.advance_ns(1)
+    assert m.five_minute_rate == 0
+    clock.advance_ns(1)
     assert m.five_minute_rate == 1.0
-    assert clock.now_ns == 5_000_000_000
+    assert clock.now_ns == 5_000_000_001
 
 
 def test_mean_rate(clock):
@@ -167,16 +175,16 @@ def test_snapshot_is_consistent(clock):
     m = statusz.Meter(clock=clock)
     model = MeterModel()
     m.mark(25)
-    clock.advance(5)
+    clock.advance(5.5)
     model.tick(25)
-    m.mark(5)
+    m.mark(5)  # ticks first: 5.5 s since the meter's creation
     clock.advance(5)
     model.tick(5)
     snap = m.snapshot()
     assert list(snap) == ["count", "meanRate", "oneMinuteRate",
                           "fiveMinuteRate", "fifteenMinuteRate"]
     assert snap["count"] == 30 and isinstance(snap["count"], int)
-    assert snap["meanRate"] == pytest.approx(3.0)
+    assert snap["meanRate"] == pytest.approx(30 / 10.5)
     m1, m5, m15 = model.rates()
     assert snap["oneMinuteRate"] == pytest.approx(m1, rel=1e-12)
     assert snap["fiveMinuteRate"] == pytest.approx(m5, rel=1e-12)
@@ -201,7 +209,7 @@ def test_meter_keeps_its_clock_alive():
     assert alive() is not None
     assert m.clock is alive()
     m.mark(5)
-    m.clock.advance(5)
+    m.clock.advance(6)
     assert m.one_minute_rate == 1.0
     del m
     gc.collect()
@@ -210,10 +218,10 @@ def test_meter_keeps_its_clock_alive():
 
 def test_repr(clock):
     m = statusz.Meter(clock=clock)
-    m.mark(10)
-    clock.advance(5)
-    assert repr(m) == ("Meter(count=10, mean_rate=2.0, one_minute_rate=2.0, "
-                       "five_minute_rate=2.0, fifteen_minute_rate=2.0)")
+    m.mark(12)
+    clock.advance(6)
+    assert repr(m) == ("Meter(count=12, mean_rate=2.0, one_minute_rate=2.4, "
+                       "five_minute_rate=2.4, fifteen_minute_rate=2.4)")
 
 
 def test_registry_meter_is_get_or_create(reg, clock):
@@ -229,3 +237,17 @@ def test_meter_is_final():
     with pytest.raises(TypeError):
         class Sub(statusz.Meter):  # noqa: F841
             pass
+
+
+@pytest.mark.parametrize("n", [2**63 - 1, 2**63, 2**63 + 5, 2**64 - 1])
+def test_counts_at_and_above_2_to_63_are_exact(clock, n):
+    m = statusz.Meter(clock=clock)
+    m.mark(n)
+    assert m.count == n
+    snap = m.snapshot()
+    assert snap["count"] == n and isinstance(snap["count"], int)
+    assert f"count={n}," in repr(m)
+    reg = statusz.Registry(clock=clock, host_name="h", version="v")
+    reg.meter("m").mark(n)
+    assert reg.snapshot()["m"]["count"] == n
+    assert f'"count":{n},' in reg.to_json()

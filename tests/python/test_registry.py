@@ -299,7 +299,7 @@ def test_lifetimes():
     assert reg_ref() is not None and clock_ref() is not None
     m.mark(5)
     k.inc("x")
-    reg_ref().clock.advance(5)
+    reg_ref().clock.advance(6)
     assert m.one_minute_rate == 1.0
     assert reg_ref().snapshot()["a"]["k"] == {"x": 1}
     del m, k
@@ -374,7 +374,7 @@ def test_to_prometheus(reg, clock):
     reg.counter("volumes.connectedPeople").set(9)
     ok = reg.meter("applications.servlet.requests.chatHttp.successes")
     ok.mark(10)
-    clock.advance(5)
+    clock.advance(5.5)  # Dropwizard ticks once more than 5 s have passed
     reg.keyed("applications.servlet.requests.chatHttp.errorsByBot").inc('bot"1', 3)
     reg.probe("applications.runtime", lambda: Status.WARNING)
     text = reg.to_prometheus()
