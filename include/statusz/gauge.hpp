@@ -2,8 +2,9 @@
 // returning anything a Value holds (a double, an integer, a string, ...).
 // ratio_gauge() builds the seed's fiveMinuteErrorsRatio from two meters.
 //
-// Cost: nothing until read; value() copies a shared_ptr under a mutex and
-// calls the function. A function that throws reads as null (rendered `null`),
+// Cost: nothing until read; value() copies a shared_ptr under a mutex (inside
+// a detail::ForkGate section, so fork() never copies it held) and calls the
+// function. A function that throws reads as null (rendered `null`),
 // never as an error of the whole document.
 // Thread-safety: value() and set_function() are safe from any thread; the
 // function itself must be safe to call from whichever thread builds the
@@ -20,6 +21,7 @@
 #include <cxxabi.h>
 #endif
 
+#include "detail/fork.hpp"
 #include "meter.hpp"
 #include "value.hpp"
 
@@ -36,12 +38,16 @@ class Gauge {
   void set_function(Function fn) {
     if (!fn) throw std::invalid_argument("statusz: a gauge needs a function");
     auto p = std::make_shared<const Function>(std::move(fn));
-    std::lock_guard<std::mutex> g(mu_);
-    fn_.swap(p);
+    {
+      detail::ForkGate::Section fork_gate;
+      std::lock_guard<std::mutex> g(mu_);
+      fn_.swap(p);
+    }
   }  // the old function is destroyed here, after the unlock
 
   // The current function (shared: it stays valid while a read uses it).
   std::shared_ptr<const Function> function() const {
+    detail::ForkGate::Section fork_gate;
     std::lock_guard<std::mutex> g(mu_);
     return fn_;
   }
@@ -49,6 +55,7 @@ class Gauge {
   Value value() const {
     std::shared_ptr<const Function> fn;
     {
+      detail::ForkGate::Section fork_gate;
       std::lock_guard<std::mutex> g(mu_);
       fn = fn_;
     }
