@@ -1,8 +1,9 @@
 // statusz::Gauge: a value computed when the document is built, by a callable
 // returning anything a Value holds (a double, an integer, a string, ...).
 //
-// Cost: nothing until read; value() copies a shared_ptr under a mutex and
-// calls the function. A function that throws reads as null (rendered `null`),
+// Cost: nothing until read; value() copies a shared_ptr under a mutex (inside
+// a detail::ForkGate section, so fork() never copies it held) and calls the
+// function. A function that throws reads as null (rendered `null`),
 // never as an error of the whole document.
 // Thread-safety: value() and set_function() are safe from any thread; the
 // function itself must be safe to call from whichever thread builds the
@@ -19,6 +20,7 @@
 #include <cxxabi.h>
 #endif
 
+#include "detail/fork.hpp"
 #include "value.hpp"
 
 namespace statusz {
@@ -34,12 +36,16 @@ class Gauge {
   void set_function(Function fn) {
     if (!fn) throw std::invalid_argument("statusz: a gauge needs a function");
     auto p = std::make_shared<const Function>(std::move(fn));
-    std::lock_guard<std::mutex> g(mu_);
-    fn_.swap(p);
+    {
+      detail::ForkGate::Section fork_gate;
+      std::lock_guard<std::mutex> g(mu_);
+      fn_.swap(p);
+    }
   }  // the old function is destroyed here, after the unlock
 
   // The current function (shared: it stays valid while a read uses it).
   std::shared_ptr<const Function> function() const {
+    detail::ForkGate::Section fork_gate;
     std::lock_guard<std::mutex> g(mu_);
     return fn_;
   }
@@ -47,6 +53,7 @@ class Gauge {
   Value value() const {
     std::shared_ptr<const Function> fn;
     {
+      detail::ForkGate::Section fork_gate;
       std::lock_guard<std::mutex> g(mu_);
       fn = fn_;
     }

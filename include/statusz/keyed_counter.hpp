@@ -11,7 +11,8 @@
 // addressing table and adds to the calling thread's own cell for that key
 // (detail::CellSpace), always inlined up to the cell add: no lock, no
 // allocation, no read-modify-write. inc() of
-// a new key takes a mutex and allocates (~40 bytes + the key, plus 8 bytes per
+// a new key takes a mutex (inside a detail::ForkGate section, so fork() never
+// copies it held) and allocates (~40 bytes + the key, plus 8 bytes per
 // counting thread). Reading never blocks inc().
 // Thread-safety: every member is safe to call from any thread; snapshot() is
 // a consistent list of keys, each count read once (not a global atomic cut).
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "detail/cells.hpp"
+#include "detail/fork.hpp"
 #include "detail/hash.hpp"
 #include "detail/utf8.hpp"
 
@@ -209,6 +211,7 @@ class KeyedCounter {
     }
     const Node* node = nullptr;
     if (key.size() <= max_key_bytes_ && size() < max_keys_) {
+      detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
       std::lock_guard<std::mutex> g(mu_);
       node = find(key, h);
       if (node == nullptr && size() < max_keys_) node = insert_locked(key, h);

@@ -303,6 +303,34 @@ TEST(CellsFork, ForkWhileThreadsMarkAndCreateMetersNeverDeadlocks) {
   for (auto& t : threads) t.join();
 }
 
+TEST(CellsFork, ChildInsertsNewKeysAfterAForkDuringInsertions) {
+  // Two threads insert new keys all the time (the keyed counter's mutex is
+  // held for most of it); the child of each fork inserts keys of its own.
+  KeyedCounter keyed(1u << 20);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      for (std::uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        keyed.inc("w" + std::to_string(w) + "-" + std::to_string(i));
+      }
+    });
+  }
+  while (keyed.size() < 1000) std::this_thread::yield();
+  for (int round = 0; round < 20; ++round) {
+    const int code = in_child([&] {
+      const std::size_t at_fork = keyed.size();
+      for (int i = 0; i < 100; ++i) keyed.inc("child-" + std::to_string(i), 2);
+      if (keyed.size() != at_fork + 100) return 30;
+      return keyed.value("child-99") == 2 ? 0 : 31;
+    });
+    EXPECT_EQ(code, 0) << "round " << round;
+    if (code != 0) break;
+  }
+  stop.store(true);
+  for (auto& t : threads) t.join();
+}
+
 #endif  // STATUSZ_TEST_FORK
 
 }  // namespace

@@ -464,5 +464,47 @@ TEST(Lifecycle, ForkingWhileWritersMarkAndAReaderRendersIsSafe) {
   EXPECT_EQ(volume.value(), static_cast<std::int64_t>(total));
 }
 
+// The order of the pthread_atfork handlers does not depend on which part of
+// statusz was used first. Here the gate is used before the cell space (each
+// registered its own handlers, prepare handlers run in reverse order: the cell
+// space's mutex was locked first, then the gate waited for a section that
+// needed that mutex). A handler of the test, registered in between, runs after
+// the cell space's and before the gate's, and lets a thread inside a section
+// reserve a cell (as creating a meter in Registry::meter() does) at exactly
+// that point. Reproduces when the test runs in a process where neither was
+// used yet (ctest runs each test in its own process).
+std::atomic<bool> g_fork_prepared{false};
+void note_fork_prepared() { g_fork_prepared.store(true); }
+
+TEST(Lifecycle, ForkWhileASectionReservesACellDoesNotDeadlock) {
+  SKIP_UNDER_TSAN();
+  // In a child of its own: the handler below stays out of this process, and
+  // a deadlock ends with the child's alarm.
+  EXPECT_EQ(in_child([] {
+              (void)detail::ForkGate::instance();
+              if (pthread_atfork(&note_fork_prepared, nullptr, nullptr) != 0) {
+                return 1;
+              }
+              (void)detail::CellSpace::instance();
+              std::atomic<bool> inside{false};
+              std::thread reserving([&] {
+                detail::ForkGate::Section section;
+                inside.store(true);
+                while (!g_fork_prepared.load()) std::this_thread::yield();
+                detail::CellIndex cell;
+                cell.add(1);
+              });
+              while (!inside.load()) std::this_thread::yield();
+              const int code = in_child([] {
+                detail::CellIndex cell;  // the space's mutex is free
+                cell.add(2);
+                return cell.sum() == 2 ? 0 : 1;
+              });
+              reserving.join();
+              return code == 0 ? 0 : 10 + code;
+            }),
+            0);
+}
+
 }  // namespace
 }  // namespace statusz

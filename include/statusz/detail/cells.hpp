@@ -23,8 +23,10 @@
 // flight (readers announce themselves in a counter only readers write).
 // Releasing an index zeroes its cells in every record before it is reused.
 //
-// fork(): a pthread_atfork handler holds the space's mutex across fork(), so
-// the child never inherits it locked; in the child, the records of the threads
+// fork(): a lock hook of detail::ForkGate holds the space's mutex across
+// fork() (taken after the gate has drained, so a thread inside a section that
+// reserves a cell is never waited for while the mutex is held), so the child
+// never inherits it locked; in the child, the records of the threads
 // that did not survive the fork become free for the child's new threads, and
 // keep their counts: counts in the child start from what the parent had at the
 // fork.
@@ -43,12 +45,7 @@
 #include <new>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
-#if __has_include(<pthread.h>)
-#include <pthread.h>
-#define STATUSZ_HAVE_PTHREAD_ATFORK 1
-#endif
-#endif
+#include "fork.hpp"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define STATUSZ_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -238,17 +235,19 @@ class CellSpace {
   };
 
   CellSpace() {
-#ifdef STATUSZ_HAVE_PTHREAD_ATFORK
-    ::pthread_atfork(&CellSpace::before_fork, &CellSpace::after_fork_parent,
-                     &CellSpace::after_fork_child);
-#endif
+    ForkGate::instance().add_lock_hooks({&CellSpace::before_fork,
+                                         &CellSpace::after_fork_parent,
+                                         &CellSpace::after_fork_child, this});
   }
 
-#ifdef STATUSZ_HAVE_PTHREAD_ATFORK
-  static void before_fork() noexcept { instance().mu_.lock(); }
-  static void after_fork_parent() noexcept { instance().mu_.unlock(); }
-  static void after_fork_child() noexcept {
-    CellSpace& s = instance();
+  static void before_fork(void* space) noexcept {
+    static_cast<CellSpace*>(space)->mu_.lock();
+  }
+  static void after_fork_parent(void* space) noexcept {
+    static_cast<CellSpace*>(space)->mu_.unlock();
+  }
+  static void after_fork_child(void* space) noexcept {
+    CellSpace& s = *static_cast<CellSpace*>(space);
     // Only the forking thread exists in the child: every other record
     // (with its counts) is free for the child's threads.
     ThreadRecord* mine = local().rec;
@@ -259,7 +258,6 @@ class CellSpace {
     s.readers_.store(0, std::memory_order_relaxed);  // no reader survived
     s.mu_.unlock();
   }
-#endif
 
   static Array* make_array(std::size_t capacity, Array* from) {
     void* raw = ::operator new (sizeof(Array) + capacity * sizeof(Cell),

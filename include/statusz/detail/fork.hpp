@@ -11,6 +11,12 @@
 // condition-variable wait is done outside of any section). In the child the
 // gate reopens, then the child handlers run: they restart what fork() did not
 // copy (threads) in the child's only thread.
+// Lock hooks: a lock that code outside any section takes (detail::CellSpace's
+// mutex, taken by the first count of a thread) is held across fork() by a
+// lock hook: prepare locks it after the gate has drained (a thread inside a
+// section may be waiting for that lock), parent and child unlock it before
+// the gate reopens. One pthread_atfork registration runs everything, so the
+// order never depends on which part of statusz was used first.
 // Cost: entering and leaving a section is an atomic increment and decrement
 // of one process-wide counter (a mutex only while a fork is in progress); none
 // of it is on a hot path (mark, inc, update).
@@ -88,6 +94,22 @@ class ForkGate {
     }
   }
 
+  // Runs prepare(arg) in the forking thread once the gate has drained, and
+  // parent(arg) or child(arg) after fork() before the gate reopens and before
+  // the child handlers; hooks prepare in registration order and finish in
+  // reverse order. For locks only (no allocation, nothing that can block on a
+  // section). Hooks cannot be removed.
+  struct LockHooks {
+    void (*prepare)(void*) noexcept;
+    void (*parent)(void*) noexcept;
+    void (*child)(void*) noexcept;
+    void* arg;
+  };
+  void add_lock_hooks(const LockHooks& hooks) {
+    std::lock_guard<std::mutex> g(handlers_mu_);
+    lock_hooks_.push_back(hooks);
+  }
+
   // Forks this process is descended through (0 in the original process).
   std::uint64_t forks() const noexcept {
     return forks_.load(std::memory_order_acquire);
@@ -136,9 +158,14 @@ class ForkGate {
         g, [&] { return gate.active_.load(std::memory_order_seq_cst) <= own; });
     g.unlock();
     gate.handlers_mu_.lock();
+    for (const LockHooks& h : gate.lock_hooks_) h.prepare(h.arg);
   }
   static void on_parent() {
     ForkGate& gate = instance();
+    for (auto h = gate.lock_hooks_.rbegin(); h != gate.lock_hooks_.rend();
+         ++h) {
+      h->parent(h->arg);
+    }
     gate.handlers_mu_.unlock();
     {
       std::lock_guard<std::mutex> g(gate.mu_);
@@ -148,6 +175,10 @@ class ForkGate {
   }
   static void on_child() {
     ForkGate& gate = instance();
+    for (auto h = gate.lock_hooks_.rbegin(); h != gate.lock_hooks_.rend();
+         ++h) {
+      h->child(h->arg);
+    }
     // Only this thread exists now: the gate's own mutex and condition
     // variables may have been in use by threads that are gone; start afresh.
     new (&gate.mu_) std::mutex();
@@ -181,6 +212,7 @@ class ForkGate {
   std::mutex handlers_mu_;
   std::uint64_t next_id_ = 0;
   std::vector<std::pair<std::uint64_t, std::function<void()>>> handlers_;
+  std::vector<LockHooks> lock_hooks_;  // under handlers_mu_
 };
 
 // A test hook consulted before each thread statusz creates: returning false
