@@ -76,14 +76,10 @@ TEST(ValueIntegers, CountsAtOrAbove2To63RenderExactlyEverywhere) {
 TEST(ValueIntegers, DroppedTallyAbove2To63) {
   // The dropped tally counts refused increments, one each: 2^63 of them
   // cannot be made in a test, so the exposition's uint64 path is checked on
-  // a Collection directly.
-  Collection c;
-  MetricSample m;
-  m.kind = Kind::KeyedCounter;
-  m.path = "k";
-  m.dropped = kBig;
-  c.metrics.push_back(m);
-  const std::string t = to_prometheus(c, PrometheusOptions{}, "h", "v");
+  // the exposition directly.
+  detail::Exposition e{PrometheusOptions{}};
+  e.sample(e.family("k", "_dropped", true, "dropped "), {}, kBig);
+  const std::string t = e.finish();
   EXPECT_NE(t.find("\nstatusz_k_dropped_total 9223372036854775813\n"),
             std::string::npos)
       << t;
