@@ -38,8 +38,7 @@
 #include "ascii.hpp"
 #include "hash.hpp"
 
-namespace statusz {
-namespace detail {
+namespace statusz::detail {
 
 // "applications.servlet.chatHttp" -> "applications_servlet_chat_http".
 inline std::string snake_case(std::string_view path) {
@@ -304,5 +303,4 @@ class PrometheusNames {
   std::size_t mask_ = 0;
 };
 
-}  // namespace detail
-}  // namespace statusz
+}  // namespace statusz::detail
