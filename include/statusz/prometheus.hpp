@@ -11,13 +11,17 @@
 //                          gauge    <prefix>_probe_duration_seconds{path}
 //  - the server         -> gauge    <prefix>_status{status} one-hot
 //                          gauge    <prefix>_server_info{host_name,version} 1
-// Characters outside [a-zA-Z0-9_] become '_'; two paths that sanitise to the
-// same name are told apart by a numeric suffix. Label values are escaped and
-// repaired to valid UTF-8.
+// Characters outside [a-zA-Z0-9_] become '_'; names that clash (the same
+// name, or one family's name plus a reserved sample suffix such as _total or
+// _created) get a stable hash suffix, whatever the registration order, and
+// every name starts with a letter: detail/prometheus_names.hpp. Label values
+// are escaped and repaired to valid UTF-8.
 // PrometheusWriter is a RegistryVisitor: the exposition is one more reader of
 // the registry's walk (Registry::visit), like the document.
-// Cost: one pass, appending to one string; names are de-duplicated in a
-// hash set of offsets into one buffer (no allocation per name).
+// Cost: one walk (probes run once, each metric read once), appending to one
+// string under the plain names; then the names are resolved for the whole
+// output, and only if some family was renamed is the text copied once more,
+// with the new names spliced into that family's lines.
 // Thread-safety: to_prometheus() is safe from any thread; a writer is used
 // by one walk at a time.
 #pragma once
@@ -25,7 +29,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <string>
@@ -33,8 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "detail/ascii.hpp"
-#include "detail/hash.hpp"
+#include "detail/prometheus_names.hpp"
 #include "detail/utf8.hpp"
 #include "json.hpp"
 #include "registry.hpp"
@@ -58,33 +60,6 @@ constexpr std::string_view content_type(ExpositionFormat f) noexcept {
 }
 
 namespace detail {
-
-// "applications.servlet.chatHttp" -> "applications_servlet_chat_http".
-inline std::string snake_case(std::string_view path) {
-  std::string out;
-  out.reserve(path.size() + 8);
-  char prev = '_';
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const char c = path[i];
-    if (ascii_is_upper(c)) {
-      const bool next_lower =
-          i + 1 < path.size() && ascii_is_lower(path[i + 1]);
-      if (!out.empty() && out.back() != '_' &&
-          (ascii_is_lower(prev) || ascii_is_digit(prev) ||
-           (ascii_is_upper(prev) && next_lower))) {
-        out.push_back('_');
-      }
-      out.push_back(ascii_lower(c));
-    } else if (ascii_is_lower(c) || ascii_is_digit(c)) {
-      out.push_back(c);
-    } else if (out.empty() || out.back() != '_') {
-      out.push_back('_');
-    }
-    prev = c;
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out;
-}
 
 // Appends v as valid UTF-8 (bad bytes as U+FFFD), with '\\', '\n' and,
 // in label values, '"' escaped.
@@ -131,74 +106,23 @@ inline void append_number(std::string& out, double d) {
   }
 }
 
-// A set of names kept as offsets into one buffer: no allocation per name.
-class NameSet {
- public:
-  bool contains(std::string_view name) const noexcept {
-    if (slots_.empty()) return false;
-    const std::uint64_t h = hash_bytes(name);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.length == 0) return false;
-      if (s.hash == h && s.length == name.size() + 1 &&
-          std::memcmp(text_.data() + s.offset, name.data(), name.size()) == 0) {
-        return true;
-      }
-    }
-  }
-  void insert(std::string_view name) {
-    if ((count_ + 1) * 2 > slots_.size()) grow();
-    const std::uint64_t h = hash_bytes(name);
-    std::size_t i = h & mask_;
-    while (slots_[i].length != 0) i = (i + 1) & mask_;
-    slots_[i] = Slot{h, text_.size(), name.size() + 1};
-    text_.append(name);
-    ++count_;
-  }
-
- private:
-  struct Slot {
-    std::uint64_t hash = 0;
-    std::size_t offset = 0;
-    std::size_t length = 0;  // the name's + 1; 0: empty slot
-  };
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
-    mask_ = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.length == 0) continue;
-      std::size_t i = s.hash & mask_;
-      while (slots_[i].length != 0) i = (i + 1) & mask_;
-      slots_[i] = s;
-    }
-  }
-
-  std::vector<Slot> slots_;
-  std::size_t mask_ = 0;
-  std::size_t count_ = 0;
-  std::string text_;
-};
-
 class Exposition {
  public:
   explicit Exposition(const PrometheusOptions& o)
-      : om_(o.format == ExpositionFormat::OpenMetrics100) {
-    prefix_ = snake_case(o.prefix);
-    if (!prefix_.empty() && ascii_is_digit(prefix_[0])) {
-      prefix_.insert(prefix_.begin(), '_');
-    }
-  }
+      : om_(o.format == ExpositionFormat::OpenMetrics100), names_(o.prefix) {}
 
   // Starts a family for the metric at `path` (`suffix` appended to its
-  // name) and returns the name its samples use, unique in the output and
-  // valid until the next family(). Its HELP text is help_head + help_path +
-  // help_tail.
+  // name) and returns the name its samples use, valid until the next
+  // family(); finish() renames it if it clashes (see PrometheusNames). Its
+  // HELP text is help_head + help_path + help_tail; `suffix`, `help_head`
+  // and `help_tail` are string literals. `fixed`: one of statusz's own
+  // families, never renamed.
   std::string_view family(std::string_view path, std::string_view suffix,
                           bool counter, std::string_view help_head,
                           std::string_view help_path = {},
-                          std::string_view help_tail = {}) {
-    unique_name(path, suffix, counter);
+                          std::string_view help_tail = {}, bool fixed = false) {
+    starts_.push_back(out_.size());
+    name_ = names_.add(path, suffix, help_head, help_path, help_tail, fixed);
     // Text 0.0.4 names a counter family by its sample name (..._total);
     // OpenMetrics by the name without the suffix.
     const std::size_t base = name_.size();
@@ -238,55 +162,38 @@ class Exposition {
   }
 
   std::string finish() {
+    if (names_.resolve() != 0) rename();
     if (om_) out_ += "# EOF\n";
     return std::move(out_);
   }
 
  private:
-  // The one place a family's sample name is computed: into name_,
-  // <prefix>_<snake_case(path + suffix)>, told apart from every name already
-  // used by a numeric suffix, and reserved (with "_total" for a counter: a
-  // gauge "x_total" and a counter "x" would both write x_total).
-  void unique_name(std::string_view path, std::string_view suffix,
-                   bool counter) {
-    // snake_case(path + suffix) == snake_case(path) + suffix for the
-    // suffixes used here ("", "_rate", "_dropped"): the path's part is
-    // computed once per metric.
-    if (path != last_path_) {
-      last_path_.assign(path.data(), path.size());
-      last_snake_ = snake_case(path);
-    }
-    name_ = prefix_;
-    if (!name_.empty() && !(last_snake_.empty() && suffix.empty())) {
-      name_.push_back('_');
-    }
-    name_ += last_snake_;
-    name_ += suffix;
-    if (name_.empty() || ascii_is_digit(name_[0])) {
-      name_.insert(name_.begin(), '_');
-    }
-    if (taken(name_)) {
-      const std::size_t base = name_.size();
-      for (int n = 2;; ++n) {
-        name_.resize(base);
-        name_.push_back('_');
-        name_ += std::to_string(n);
-        if (!taken(name_)) break;
+  // Copies the text with each renamed family's new name spliced in: every
+  // line of a family starts with its name ("# HELP ", "# TYPE " or none
+  // before it), and the new name is the plain one plus a suffix.
+  void rename() {
+    std::string out;
+    out.reserve(out_.size() + out_.size() / 4);
+    for (std::size_t i = 0; i < starts_.size(); ++i) {
+      const std::size_t begin = starts_[i];
+      const std::size_t end =
+          i + 1 < starts_.size() ? starts_[i + 1] : out_.size();
+      if (!names_.renamed(i)) {
+        out.append(out_, begin, end - begin);
+        continue;
+      }
+      const std::size_t plain = names_.plain_size(i);
+      const std::string_view added = names_.name(i).substr(plain);
+      for (std::size_t line = begin; line < end;) {
+        const std::size_t eol = out_.find('\n', line) + 1;
+        const std::size_t at = line + (out_[line] == '#' ? 7 : 0) + plain;
+        out.append(out_, line, at - line);
+        out += added;
+        out.append(out_, at, eol - at);
+        line = eol;
       }
     }
-    names_.insert(name_);
-    if (counter) {
-      scratch_ = name_;
-      scratch_ += "_total";
-      names_.insert(scratch_);
-    }
-  }
-
-  bool taken(const std::string& base) {
-    if (names_.contains(base)) return true;
-    scratch_ = base;
-    scratch_ += "_total";
-    return names_.contains(scratch_);
+    out_ = std::move(out);
   }
 
   void begin_sample(std::string_view name, Labels labels) {
@@ -308,13 +215,10 @@ class Exposition {
   }
 
   bool om_;
-  std::string prefix_;
+  PrometheusNames names_;
   std::string out_;
   std::string name_;
-  std::string scratch_;
-  std::string last_path_;
-  std::string last_snake_;
-  NameSet names_;
+  std::vector<std::size_t> starts_;  // where each family's text begins
 };
 
 }  // namespace detail
@@ -385,8 +289,9 @@ class PrometheusWriter final : public RegistryVisitor {
     static constexpr Status kStatuses[] = {Status::Ok, Status::Warning,
                                            Status::Unknown, Status::Ko};
     if (!probes_.empty()) {
-      const std::string_view status = e_.family(
-          "probe_status", "", false, "statusz probe status, one-hot by status");
+      const std::string_view status =
+          e_.family("probe_status", "", false,
+                    "statusz probe status, one-hot by status", {}, {}, true);
       for (const auto& [path, report] : probes_) {
         for (Status s : kStatuses) {
           e_.sample(status, {{"path", path}, {"status", to_string(s)}},
@@ -395,19 +300,21 @@ class PrometheusWriter final : public RegistryVisitor {
       }
       const std::string_view duration =
           e_.family("probe_duration_seconds", "", false,
-                    "statusz probe run time in seconds");
+                    "statusz probe run time in seconds", {}, {}, true);
       for (const auto& [path, report] : probes_) {
         e_.sample(duration, {{"path", path}},
                   std::chrono::duration<double>(report.duration).count());
       }
     }
-    const std::string_view status = e_.family(
-        "status", "", false, "statusz server status (worst probe), one-hot");
+    const std::string_view status =
+        e_.family("status", "", false,
+                  "statusz server status (worst probe), one-hot", {}, {}, true);
     for (Status s : kStatuses) {
       e_.sample(status, {{"status", to_string(s)}}, std::int64_t{server == s});
     }
-    const std::string_view info = e_.family(
-        "server_info", "", false, "statusz server host name and version");
+    const std::string_view info =
+        e_.family("server_info", "", false,
+                  "statusz server host name and version", {}, {}, true);
     e_.sample(info, {{"host_name", host_name_}, {"version", version_}},
               std::int64_t{1});
   }

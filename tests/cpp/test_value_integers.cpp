@@ -73,5 +73,17 @@ TEST(ValueIntegers, CountsAtOrAbove2To63RenderExactlyEverywhere) {
   }
 }
 
+TEST(ValueIntegers, DroppedTallyAbove2To63) {
+  // The dropped tally counts refused increments, one each: 2^63 of them
+  // cannot be made in a test, so the exposition's uint64 path is checked on
+  // the exposition directly.
+  detail::Exposition e{PrometheusOptions{}};
+  e.sample(e.family("k", "_dropped", true, "dropped "), {}, kBig);
+  const std::string t = e.finish();
+  EXPECT_NE(t.find("\nstatusz_k_dropped_total 9223372036854775813\n"),
+            std::string::npos)
+      << t;
+}
+
 }  // namespace
 }  // namespace statusz

@@ -140,6 +140,89 @@ def test_a_real_prometheus_scrapes_statusz(reg, tmp_path):
             log.close()
 
 
+# Family-name clashes (issue 10): each case in both registration orders.
+# promtool and both parsers must accept the output, and the names must not
+# depend on the order.
+CLASH_CASES = {
+    "meter and counter *_created": [("meter", "jobs"), ("counter", "jobsCreated")],
+    "meter and gauge *_total": [("meter", "x"), ("counter", "x_total")],
+    "counter and counter *_count": [("counter", "x"), ("counter", "xCount")],
+    "keyed and counter *_sum": [("keyed", "x"), ("counter", "x_sum")],
+    "gauge and counter *_bucket": [("counter", "x"), ("counter", "x_bucket")],
+    "counter and meter *_info": [("counter", "x"), ("meter", "x_info")],
+    "counter and counter *_gcount/_gsum": [("counter", "x"), ("counter", "x_gcount"),
+                                          ("counter", "x_gsum")],
+    "paths that sanitise alike": [("counter", "jobs.fooBar"), ("counter", "jobs.foo_bar"),
+                                  ("meter", "jobs.foo.bar")],
+    "a meter's rate family": [("meter", "jobs"), ("counter", "jobsRate")],
+    "a keyed counter's dropped family": [("keyed", "bots"), ("counter", "bots_dropped")],
+    "statusz's own families": [("counter", "Status"), ("counter", "server"),
+                               ("counter", "probe_status_count")],
+}
+
+
+def build(case, reverse):
+    clock = statusz.ManualClock()
+    reg = statusz.Registry(clock=clock, host_name="h", version="v")
+    reg.probe("app", lambda: statusz.Status.OK)
+    for kind, path in (reversed(case) if reverse else case):
+        if kind == "meter":
+            reg.meter(path).mark(3)
+        elif kind == "counter":
+            reg.counter(path).set(2)
+        else:
+            reg.keyed(path).inc("k")
+    clock.advance(6)
+    return reg
+
+
+def sample_names(families):
+    return sorted((s.name, tuple(sorted(s.labels.items())), s.value)
+                  for f in families for s in f.samples)
+
+
+@pytest.mark.parametrize("case", sorted(CLASH_CASES))
+def test_clashing_names_are_renamed_and_every_parser_accepts(case):
+    assert PROMTOOL, "promtool (Debian package prometheus) is required"
+    outputs = []
+    for reverse in (False, True):
+        reg = build(CLASH_CASES[case], reverse)
+        text = reg.to_prometheus()
+        om = reg.to_prometheus(openmetrics=True)
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout + r.stderr == b"", "lint complaints"
+        text_families = list(parse_text(text))
+        om_families = list(parse_openmetrics(om))
+        names = [f.name for f in om_families]
+        assert len(names) == len(set(names))
+        assert all(n[0].isalpha() for n in names)
+        outputs.append((sample_names(text_families), sample_names(om_families)))
+    assert outputs[0] == outputs[1], "names depend on the registration order"
+
+
+def test_issue_example_meter_jobs_and_counter_jobs_created():
+    reg = build(CLASH_CASES["meter and counter *_created"], False)
+    families = {f.name: f for f in parse_openmetrics(reg.to_prometheus(openmetrics=True))}
+    assert families["statusz_jobs"].type == "counter"
+    assert "statusz_jobs_created" not in families
+    renamed = [n for n in families if n.startswith("statusz_jobs_created_")]
+    assert len(renamed) == 1 and len(renamed[0]) == len("statusz_jobs_created_") + 8
+
+
+@pytest.mark.parametrize("prefix, expected", [
+    ("", "c"), ("9lives", "statusz_9lives_c"), ("_x", "x_c"), ("My App", "my_app_c")])
+def test_names_start_with_a_letter_whatever_the_prefix(prefix, expected):
+    reg = statusz.Registry(clock=statusz.ManualClock(), host_name="h", version="v")
+    reg.counter("c").set(1)
+    for openmetrics in (False, True):
+        text = reg.to_prometheus(prefix=prefix, openmetrics=openmetrics)
+        assert f"{expected} 1" in text.splitlines()
+        parse = parse_openmetrics if openmetrics else parse_text
+        assert all(f.name[0].isalpha() for f in parse(text))
+
+
 BIG = 2**63 + 5
 MAX = 2**64 - 1
 
