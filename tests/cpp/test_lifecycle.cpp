@@ -125,9 +125,10 @@ TEST(Lifecycle, DeeplyNestedValuesRenderNullPastTheDepthLimit) {
 }
 
 // Value's own copy and destruction recurse (value.hpp): in an unoptimised
-// AddressSanitizer build 100 000 levels of those overflow the test's stack,
-// so there the gauge is nested 2 000 levels (8 times the limit).
-#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer or ThreadSanitizer build 100 000 levels of those overflow
+// the test's stack, so there the gauge is nested 2 000 levels (8 times the
+// limit).
+#if defined(__SANITIZE_ADDRESS__) || defined(STATUSZ_TSAN)
 constexpr int kDeep = 2000;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
