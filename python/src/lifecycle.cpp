@@ -11,36 +11,13 @@
 #include <utility>
 #include <vector>
 
-#include "common.hpp"
+#include "bindings.hpp"
 
 namespace statusz_py {
 namespace {
 
-// The C++ object of a pybind11 instance (nullptr if never initialised).
-void* value_of(PyObject* self) {
-  auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  return inst->simple_layout ? inst->simple_value_holder[0]
-                             : inst->nonsimple.values_and_holders[0];
-}
-
 bool owns_value(PyObject* self) {
   return reinterpret_cast<py::detail::instance*>(self)->owned;
-}
-
-int traverse_patients(PyObject* self, visitproc visit, void* arg) {
-  Py_VISIT(Py_TYPE(self));
-  auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  if (!inst->has_patients) return 0;
-  int rc = 0;
-  py::detail::with_internals([&](py::detail::internals& internals) {
-    auto it = internals.patients.find(self);
-    if (it == internals.patients.end()) return;
-    for (PyObject* patient : it->second) {
-      rc = visit(patient, arg);
-      if (rc != 0) return;
-    }
-  });
-  return rc;
 }
 
 // The slot of a standalone Probe's or Gauge's Python function. Only an
