@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "clock.hpp"
+#include "json.hpp"
 #include "meter.hpp"
 #include "value.hpp"
 #include "visitor.hpp"
@@ -134,7 +135,7 @@ class DocumentBuilder final : public RegistryVisitor {
     add(node, Value(std::move(o)));
   }
   void gauge(const NodeView& node, const Value& value) override {
-    add(node, value);
+    add(node, copy_to_json_depth(value, static_cast<int>(node.depth)));
   }
 
   // The document: what the walk gave, then the top-level fields.
@@ -156,6 +157,30 @@ class DocumentBuilder final : public RegistryVisitor {
   }
 
  private:
+  // A gauge's value as the document keeps it: what lies deeper than
+  // kMaxJsonDepth is null, as to_json() renders it (json.hpp), so copying a
+  // hostile value uses bounded stack, as rendering it does.
+  static Value copy_to_json_depth(const Value& v, int depth) {
+    if (depth > kMaxJsonDepth) return Value();
+    if (v.is_array()) {
+      const Array& from = v.as_array();
+      Array a;
+      a.reserve(from.size());
+      for (const Value& e : from) a.push_back(copy_to_json_depth(e, depth + 1));
+      return Value(std::move(a));
+    }
+    if (v.is_object()) {
+      const Object& from = v.as_object();
+      Object o;
+      o.reserve(from.size());
+      for (const Member& m : from) {
+        o.emplace_back(m.first, copy_to_json_depth(m.second, depth + 1));
+      }
+      return Value(std::move(o));
+    }
+    return v;
+  }
+
   void add(const NodeView& node, Value v) {
     stack_.back().emplace_back(std::string(node.name), std::move(v));
   }

@@ -22,17 +22,7 @@
 #define STATUSZ_TEST_FORK 1
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-#define STATUSZ_TSAN 1
-#elif defined(__SANITIZE_ADDRESS__)
-#define STATUSZ_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STATUSZ_TSAN 1
-#elif __has_feature(address_sanitizer)
-#define STATUSZ_ASAN 1
-#endif
-#endif
+#include "sanitizers.hpp"
 
 namespace statusz {
 namespace {
@@ -183,12 +173,6 @@ TEST(Cells, KeysDifferingInOneByteAnywhereCountApart) {
 
 // TSan cannot run threads started in a child of a multi-threaded fork() (as
 // test_lifecycle.cpp's fork tests, these run in the plain and ASan builds).
-#if defined(STATUSZ_TSAN)
-#define SKIP_UNDER_TSAN() \
-  GTEST_SKIP() << "TSan does not support threads started after fork()"
-#else
-#define SKIP_UNDER_TSAN() (void)0
-#endif
 
 // Runs child() in a fork()ed child with a 20 s alarm (a deadlock kills it);
 // returns the child's exit status, or -100 - the signal that ended it.
@@ -276,14 +260,7 @@ TEST(CellsFork, ChildStartsFromTheParentsCountsAndReusesRecords) {
 
 TEST(CellsFork, ForkWhileThreadsMarkAndCreateMetersNeverDeadlocks) {
   SKIP_UNDER_TSAN();
-#if defined(STATUSZ_ASAN)
-  // Under clang 14's ASan the child of this stress sometimes hangs (killed
-  // by its alarm). Suspected, not confirmed: ASan's allocator, which is not
-  // fork-safe while other threads allocate. It runs in the plain build; the
-  // ASan build runs the other fork tests. To investigate (closing note).
-  GTEST_SKIP() << "hangs under clang 14's ASan (suspected: its allocator is "
-                  "not fork-safe under concurrent allocation)";
-#endif
+  SKIP_UNDER_ASAN_FORK_WITH_ALLOCATING_THREADS();
   ManualClock clock;
   Meter meter(clock);
   std::atomic<bool> stop{false};
