@@ -14,7 +14,7 @@ STATUSZ_JOBS="${STATUSZ_JOBS:-2}"
 export CMAKE_BUILD_PARALLEL_LEVEL="$STATUSZ_JOBS"
 venv_python="$STATUSZ_VENV/bin/python"
 
-say() { printf '== %s\n' "$*"; }
+say() { printf '== [%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() {
   printf 'error: %s\n' "$*" >&2
   exit 1
