@@ -53,6 +53,20 @@ struct ThreadStateKeeper {
 };
 thread_local ThreadStateKeeper t_keeper;
 
+// PyGILState_Ensure(), or, when the finalizing interpreter ends the thread
+// inside it (an exception or a forced unwind), the thread parked for good.
+PyGILState_STATE ensure_or_park() noexcept {
+  try {
+    return PyGILState_Ensure();
+#if defined(__GLIBCXX__)
+  } catch (abi::__forced_unwind&) {
+    park_forever();
+#endif
+  } catch (...) {
+    park_forever();
+  }
+}
+
 // Holds the GIL for a call from a C++ thread, keeping its thread state. If
 // the interpreter is finalizing, taking the GIL parks the thread for good.
 class PythonCall {
@@ -85,18 +99,6 @@ class PythonCall {
   PythonCall& operator=(const PythonCall&) = delete;
 
  private:
-  static PyGILState_STATE ensure_or_park() noexcept {
-    try {
-      return PyGILState_Ensure();
-#if defined(__GLIBCXX__)
-    } catch (abi::__forced_unwind&) {
-      park_forever();
-#endif
-    } catch (...) {
-      park_forever();
-    }
-  }
-
   bool kept_ = false;
   PyGILState_STATE state_ = PyGILState_UNLOCKED;
 };
@@ -169,17 +171,7 @@ PyRef::Holder::~Holder() {
 #else
   if (_Py_IsFinalizing()) return;
 #endif
-  const PyGILState_STATE state = [] {
-    try {
-      return PyGILState_Ensure();
-#if defined(__GLIBCXX__)
-    } catch (abi::__forced_unwind&) {
-      park_forever();
-#endif
-    } catch (...) {
-      park_forever();
-    }
-  }();
+  const PyGILState_STATE state = ensure_or_park();
   Py_DECREF(ptr);
   PyGILState_Release(state);
 }
