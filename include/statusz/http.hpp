@@ -409,46 +409,48 @@ class HttpHandler {
   static bool parse_query(std::string_view query, Query& q, HttpResponse& err) {
     bool seen_details = false, seen_pretty = false;
     std::string value;
-    return each_query_pair(query, err, [&](const std::string& name,
-                                           std::string_view raw_value,
-                                           bool has_value) {
-      bool* target = nullptr;
-      bool* seen = nullptr;
-      if (name == "details") {
-        target = &q.details;
-        seen = &seen_details;
-      } else if (name == "pretty") {
-        target = &q.pretty;
-        seen = &seen_pretty;
-      } else {
-        return true;  // unknown parameters (cache busters, ...) are ignored
-      }
-      if (*seen) {
-        err = error(400, "'" + name + "' is given more than once", name);
-        return false;
-      }
-      *seen = true;
-      if (!detail::url_decode(raw_value, value)) {
-        err = error(400, "malformed percent-encoding in '" + name + "'", name);
-        return false;
-      }
-      // A bare "?pretty" means true.
-      if (!has_value || detail::iequals(value, "true")) {
-        *target = true;
-      } else if (detail::iequals(value, "false")) {
-        *target = false;
-      } else {
-        err = error(
-            400,
-            "'" + name + "' must be true or false, not '" +
-                (detail::is_valid_utf8(value) ? value
-                                              : detail::to_valid_utf8(value)) +
-                "'",
-            name);
-        return false;
-      }
-      return true;
-    });
+    return each_query_pair(
+        query, err,
+        [&](const std::string& name, std::string_view raw_value,
+            bool has_value) {
+          bool* target = nullptr;
+          bool* seen = nullptr;
+          if (name == "details") {
+            target = &q.details;
+            seen = &seen_details;
+          } else if (name == "pretty") {
+            target = &q.pretty;
+            seen = &seen_pretty;
+          } else {
+            return true;  // unknown parameters (cache busters, ...) are ignored
+          }
+          if (*seen) {
+            err = error(400, "'" + name + "' is given more than once", name);
+            return false;
+          }
+          *seen = true;
+          if (!detail::url_decode(raw_value, value)) {
+            err = error(400, "malformed percent-encoding in '" + name + "'",
+                        name);
+            return false;
+          }
+          // A bare "?pretty" means true.
+          if (!has_value || detail::iequals(value, "true")) {
+            *target = true;
+          } else if (detail::iequals(value, "false")) {
+            *target = false;
+          } else {
+            err = error(400,
+                        "'" + name + "' must be true or false, not '" +
+                            (detail::is_valid_utf8(value)
+                                 ? value
+                                 : detail::to_valid_utf8(value)) +
+                            "'",
+                        name);
+            return false;
+          }
+          return true;
+        });
   }
 
   // /livez and /readyz (see the header comment); `endpoint` is "livez" or

@@ -49,11 +49,11 @@ inline void set_httplib_body(httplib::Response& res, std::string body,
     return;
   }
   const auto shared = std::make_shared<const std::string>(std::move(body));
-  res.set_content_provider(
-      shared->size(), content_type,
-      [shared](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-        return sink.write(shared->data() + offset, length);
-      });
+  res.set_content_provider(shared->size(), content_type,
+                           [shared](std::size_t offset, std::size_t length,
+                                    httplib::DataSink& sink) {
+                             return sink.write(shared->data() + offset, length);
+                           });
 }
 
 inline void serve_httplib(const HttpHandler& handler,

@@ -238,7 +238,8 @@ class Registry {
       if ((plan->probe_groups[i] & bit) == 0) continue;
       HealthCheck c;
       c.name = plan->probe_paths[i];
-      for (const std::string& e : exclude) c.excluded = c.excluded || e == c.name;
+      for (const std::string& e : exclude)
+        c.excluded = c.excluded || e == c.name;
       selected[i] = !c.excluded;
       checks.push_back(std::move(c));
     }

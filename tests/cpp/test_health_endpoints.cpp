@@ -4,10 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <statusz/http.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <statusz/http.hpp>
 
 namespace statusz {
 namespace {
@@ -200,13 +199,12 @@ TEST_F(Health, ProbesRunThroughTheWalksRunner) {
   std::atomic<int> runs{0};
   ProbeOptions o;
   o.max_age = std::chrono::seconds(10);
-  reg_.probe(
-      "db",
-      [&runs] {
-        ++runs;
-        return Status::Ok;
-      },
-      o, {"live", "ready"});
+  reg_.probe("db",
+             [&runs] {
+               ++runs;
+               return Status::Ok;
+             },
+             o, {"live", "ready"});
   EXPECT_EQ(handler_.handle("GET", "/healthz").status, 200);
   EXPECT_EQ(handler_.handle("GET", "/readyz").status, 200);
   EXPECT_EQ(handler_.handle("GET", "/livez").status, 200);

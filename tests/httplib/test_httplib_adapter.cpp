@@ -226,8 +226,8 @@ TEST_F(HttplibAdapter, MetricsIsGzippedByAcceptEncodingWeights) {
 
   for (const char* accepted :
        {"gzip", "deflate, gzip;q=0.5", "*", "x-gzip", "gzip, identity;q=0"}) {
-    const std::string field = std::string("Accept-Encoding: ") + accepted +
-                              "\r\n";
+    const std::string field =
+        std::string("Accept-Encoding: ") + accepted + "\r\n";
     const RawResponse z = send("GET", "/metrics", "", field);
     ASSERT_EQ(z.status, 200) << accepted;
     EXPECT_EQ(z.header("content-encoding"), "gzip") << accepted;
@@ -245,9 +245,9 @@ TEST_F(HttplibAdapter, MetricsIsGzippedByAcceptEncodingWeights) {
   // gzip): the identity body.
   for (const char* refused : {"gzip;q=0", "gzip;q=0.5, identity", "br",
                               "br, deflate", "*;q=0", "identity"}) {
-    const RawResponse r = send(
-        "GET", "/metrics", "", std::string("Accept-Encoding: ") + refused +
-                                   "\r\n");
+    const RawResponse r =
+        send("GET", "/metrics", "",
+             std::string("Accept-Encoding: ") + refused + "\r\n");
     EXPECT_EQ(r.header("content-encoding"), "<absent>") << refused;
     EXPECT_EQ(r.body, plain.body) << refused;
   }
@@ -263,9 +263,11 @@ TEST_F(HttplibAdapter, MetricsIsGzippedByAcceptEncodingWeights) {
 #endif
 
 TEST_F(HttplibAdapter, LivezAndReadyzAnswerAsTheHandler) {
-  reg_.probe(
-      "applications.db", [] { return ProbeResult{Status::Ko, "refused"}; },
-      {}, {"ready"});
+  reg_.probe("applications.db",
+             [] {
+               return ProbeResult{Status::Ko, "refused"};
+             },
+             {}, {"ready"});
   const RawResponse live = send("GET", "/livez?verbose");
   EXPECT_EQ(live.status, 200);
   EXPECT_EQ(live.body, "livez check passed\n");
