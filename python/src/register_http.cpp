@@ -70,7 +70,7 @@ void register_http(py::module_& m) {
       });
 
   m.def(
-      "accepts_gzip",
+      "_accepts_gzip",
       [](const std::optional<std::string>& accept_encoding) {
         return accept_encoding.has_value() && statusz::detail::accepts_gzip(*accept_encoding);
       },

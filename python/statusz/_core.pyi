@@ -273,7 +273,7 @@ class HttpHandler:
     @property
     def max_target_bytes(self) -> int: ...
 
-def accepts_gzip(accept_encoding: Optional[str]) -> bool:
+def _accepts_gzip(accept_encoding: Optional[str]) -> bool:
     """Whether a response may be gzipped for this Accept-Encoding value."""
 
 def to_json(value: Any, pretty: bool = False) -> str:

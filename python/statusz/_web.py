@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from ._core import HttpHandler, Registry
-from ._core import accepts_gzip as _accepts_gzip
+from ._core import _accepts_gzip
 
 Headers = List[Tuple[str, str]]
 

@@ -156,7 +156,7 @@ def test_readme_kubernetes_snippets(monkeypatch):
         servers.append(real_serve(reg, port=0, **kw))
         return servers[-1]
     monkeypatch.setattr(statusz, "serve", serve)
-    ns = run(snippet("README.md", "python-k8s-health"), "README.md")
+    ns = run(snippet("README.md", "python-kubernetes-health"), "README.md")
     try:
         (server,) = servers
         (container,) = yaml.safe_load(snippet("README.md", "k8s-probes"))["containers"]
