@@ -15,7 +15,27 @@
 //    around '=' allowed) excludes it, a malformed q ignores the range; the
 //    higher q wins; on a tie the more specific match wins, then text 0.0.4.
 //    No Accept, nothing acceptable, or only */*: text 0.0.4 (never 406).
+//    Compression is the server's: detail::accepts_gzip() is the rule the
+//    Python servers and statusz/httplib.hpp apply to Accept-Encoding.
 //  - /healthz: 200 when the server is Ok or Warning, 503 otherwise.
+//  - /livez and /readyz: the probes of the health group "live" or "ready"
+//    (Registry::probe's groups; one registered without groups is in "ready")
+//    run through Registry::health(); 200 when each is Ok or Warning (or the
+//    group is empty), 503 otherwise. The body is Kubernetes' own (kube-
+//    apiserver's /livez and /readyz: k8s.io/apiserver/pkg/server/healthz/
+//    healthz.go, handleRootHealth), text/plain; charset=utf-8: "ok" on
+//    success; with ?verbose (its presence, whatever its value, as there), and
+//    always on failure, one line per check, "[+]<path> ok",
+//    "[-]<path> failed: <message>" or "[+]<path> excluded: ok", then
+//    "livez check passed\n" or "livez check failed\n" (readyz alike).
+//    ?exclude=<path> (repeatable) leaves a check out without running it; an
+//    excluded name that matches no check of the group adds the line
+//    `warn: some health checks cannot be excluded: no matches for "a","b"`
+//    (sorted, quoted) and changes nothing else, as in Kubernetes. A message
+//    is the probe's (its status if it has none; line breaks become spaces);
+//    with a bearer token set, a request without it reads "reason withheld"
+//    instead, Kubernetes' words (it always withholds them). Kubernetes
+//    answers a failure with 500; these routes, like /healthz, with 503.
 // Targets: origin-form (/metrics?x) and absolute-form
 // (http://host/metrics?x, RFC 9112 §3.2.2; the authority is not checked);
 // the path is percent-decoded before routing (/server%73tatus is
@@ -24,6 +44,7 @@
 // repeated value of a known query parameter or a malformed path escape 400
 // naming it, a target longer than max_target_bytes 414. With a bearer token
 // set, details=true and /metrics require "Authorization: Bearer <token>"
+// (and /livez and /readyz show probe messages only with it)
 // (compared in constant time): 401 with WWW-Authenticate as RFC 6750 §3 says,
 // without an error code when no bearer token was sent and with
 // error="invalid_token" (and a different message) when a wrong one was.
@@ -33,6 +54,7 @@
 // Thread-safety: handle() is const and safe from many threads at once.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -134,29 +156,24 @@ inline int parse_qvalue(std::string_view q) noexcept {
   return value > 1000 ? -1 : value;
 }
 
-// The exposition format an Accept header asks for (see the header comment).
-inline ExpositionFormat negotiate_exposition(std::string_view accept) {
-  struct Candidate {
-    std::string_view type, subtype;
-    int q = -1;            // in thousandths; -1: no range matched
-    int specificity = -1;  // 2 type/subtype, 1 type/*, 0 */*
-  };
-  Candidate om{"application", "openmetrics-text"};
-  Candidate text{"text", "plain"};
-  while (!accept.empty()) {
-    const std::size_t comma = accept.find(',');
-    std::string_view item = accept.substr(0, comma);
-    accept = comma == std::string_view::npos ? std::string_view()
-                                             : accept.substr(comma + 1);
-    const std::size_t semi = item.find(';');
-    const std::string_view range = trim(item.substr(0, semi));
-    const std::size_t slash = range.find('/');
-    if (slash == std::string_view::npos) continue;
-    const std::string_view type = trim(range.substr(0, slash));
-    const std::string_view subtype = trim(range.substr(slash + 1));
+// Calls fn(item, q) for each element of a weighted list (Accept,
+// Accept-Encoding: RFC 9110 §12.4.2, §12.5.1, §12.5.3): `item` is the element
+// before its parameters, trimmed; `q` its weight in thousandths (default
+// 1000; -1 when malformed). Empty elements are skipped.
+template <class Fn>
+void for_each_weighted(std::string_view field, Fn&& fn) {
+  while (!field.empty()) {
+    const std::size_t comma = field.find(',');
+    const std::string_view element = field.substr(0, comma);
+    field = comma == std::string_view::npos ? std::string_view()
+                                            : field.substr(comma + 1);
+    const std::size_t semi = element.find(';');
+    const std::string_view item = trim(element.substr(0, semi));
+    if (item.empty()) continue;
     int q = 1000;
-    std::string_view params =
-        semi == std::string_view::npos ? std::string_view() : item.substr(semi);
+    std::string_view params = semi == std::string_view::npos
+                                  ? std::string_view()
+                                  : element.substr(semi);
     while (!params.empty()) {
       params.remove_prefix(1);  // ';'
       const std::size_t next = params.find(';');
@@ -170,7 +187,51 @@ inline ExpositionFormat negotiate_exposition(std::string_view accept) {
         q = parse_qvalue(trim(p.substr(eq + 1)));
       }
     }
-    if (q < 0) continue;  // a malformed q: the range is ignored
+    fn(item, q);
+  }
+}
+
+// Whether a response may be gzipped for an Accept-Encoding field value
+// (RFC 9110 §12.5.3): gzip's weight is that of "gzip" or its alias "x-gzip"
+// (§8.4.1.3), else of "*", and must be above 0 (a malformed weight counts as
+// 0); identity's is that of "identity", else of "*", else identity is
+// acceptable by default, below any coding named. gzip is chosen when its
+// weight is at least identity's ("gzip;q=0.5, identity" keeps identity).
+// No field, an empty one, or gzip not acceptable: no gzip, even with
+// "identity;q=0" (then the response is sent without a coding rather than a
+// 406, as RFC 9110 §12.5.3 lets a server do and as most do).
+inline bool accepts_gzip(std::string_view accept_encoding) {
+  int gzip = -1, identity = -1, star = -1;  // -1: not listed
+  for_each_weighted(accept_encoding, [&](std::string_view coding, int q) {
+    if (q < 0) q = 0;
+    if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) {
+      gzip = std::max(gzip, q);
+    } else if (iequals(coding, "identity")) {
+      identity = std::max(identity, q);
+    } else if (coding == "*") {
+      star = std::max(star, q);
+    }
+  });
+  if (gzip < 0) gzip = star;
+  if (identity < 0) identity = star;
+  return gzip > 0 && gzip >= identity;
+}
+
+// The exposition format an Accept header asks for (see the header comment).
+inline ExpositionFormat negotiate_exposition(std::string_view accept) {
+  struct Candidate {
+    std::string_view type, subtype;
+    int q = -1;            // in thousandths; -1: no range matched
+    int specificity = -1;  // 2 type/subtype, 1 type/*, 0 */*
+  };
+  Candidate om{"application", "openmetrics-text"};
+  Candidate text{"text", "plain"};
+  for_each_weighted(accept, [&](std::string_view range, int q) {
+    const std::size_t slash = range.find('/');
+    if (slash == std::string_view::npos) return;
+    if (q < 0) return;  // a malformed q: the range is ignored
+    const std::string_view type = trim(range.substr(0, slash));
+    const std::string_view subtype = trim(range.substr(slash + 1));
     for (Candidate* c : {&om, &text}) {
       int specificity = -1;
       if (type == "*" && subtype == "*") {
@@ -188,7 +249,7 @@ inline ExpositionFormat negotiate_exposition(std::string_view accept) {
         c->q = q;
       }
     }
-  }
+  });
   if (om.q > 0 && (om.q > text.q ||
                    (om.q == text.q && om.specificity > text.specificity))) {
     return ExpositionFormat::OpenMetrics100;
@@ -217,6 +278,14 @@ inline std::string_view target_path(std::string_view target) noexcept {
   const std::size_t slash = t.find('/');
   return slash == std::string_view::npos ? std::string_view("/")
                                          : t.substr(slash);
+}
+
+// The path a request target routes by: target_path(), percent-decoded ('+'
+// stays '+'), one trailing '/' removed. False on a malformed escape.
+inline bool routed_path(std::string_view target, std::string& path) {
+  if (!url_decode(target_path(target), path, true)) return false;
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
+  return true;
 }
 
 }  // namespace detail
@@ -311,9 +380,13 @@ class HttpHandler {
     bool details = false;
     bool pretty = false;
   };
-  static bool parse_query(std::string_view query, Query& q, HttpResponse& err) {
-    bool seen_details = false, seen_pretty = false;
-    std::string name, value;
+  // Calls fn(decoded name, raw value, has '=') for each name=value pair of
+  // a query until fn returns false; false then, or with `err` set (400) on a
+  // malformed escape in a name.
+  template <class Fn>
+  static bool each_query_pair(std::string_view query, HttpResponse& err,
+                              Fn&& fn) {
+    std::string name;
     while (!query.empty()) {
       const std::size_t amp = query.find('&');
       const std::string_view pair = query.substr(0, amp);
@@ -328,43 +401,143 @@ class HttpHandler {
       const std::string_view raw_value = eq == std::string_view::npos
                                              ? std::string_view()
                                              : pair.substr(eq + 1);
-      bool* target = nullptr;
-      bool* seen = nullptr;
-      if (name == "details") {
-        target = &q.details;
-        seen = &seen_details;
-      } else if (name == "pretty") {
-        target = &q.pretty;
-        seen = &seen_pretty;
-      } else {
-        continue;  // unknown parameters (cache busters, ...) are ignored
-      }
-      if (*seen) {
-        err = error(400, "'" + name + "' is given more than once", name);
-        return false;
-      }
-      *seen = true;
-      if (!detail::url_decode(raw_value, value)) {
-        err = error(400, "malformed percent-encoding in '" + name + "'", name);
-        return false;
-      }
-      // A bare "?pretty" means true.
-      if (eq == std::string_view::npos || detail::iequals(value, "true")) {
-        *target = true;
-      } else if (detail::iequals(value, "false")) {
-        *target = false;
-      } else {
-        err = error(
-            400,
-            "'" + name + "' must be true or false, not '" +
-                (detail::is_valid_utf8(value) ? value
-                                              : detail::to_valid_utf8(value)) +
-                "'",
-            name);
-        return false;
-      }
+      if (!fn(name, raw_value, eq != std::string_view::npos)) return false;
     }
     return true;
+  }
+
+  static bool parse_query(std::string_view query, Query& q, HttpResponse& err) {
+    bool seen_details = false, seen_pretty = false;
+    std::string value;
+    return each_query_pair(
+        query, err,
+        [&](const std::string& name, std::string_view raw_value,
+            bool has_value) {
+          bool* target = nullptr;
+          bool* seen = nullptr;
+          if (name == "details") {
+            target = &q.details;
+            seen = &seen_details;
+          } else if (name == "pretty") {
+            target = &q.pretty;
+            seen = &seen_pretty;
+          } else {
+            return true;  // unknown parameters (cache busters, ...) are ignored
+          }
+          if (*seen) {
+            err = error(400, "'" + name + "' is given more than once", name);
+            return false;
+          }
+          *seen = true;
+          if (!detail::url_decode(raw_value, value)) {
+            err = error(400, "malformed percent-encoding in '" + name + "'",
+                        name);
+            return false;
+          }
+          // A bare "?pretty" means true.
+          if (!has_value || detail::iequals(value, "true")) {
+            *target = true;
+          } else if (detail::iequals(value, "false")) {
+            *target = false;
+          } else {
+            err = error(400,
+                        "'" + name + "' must be true or false, not '" +
+                            (detail::is_valid_utf8(value)
+                                 ? value
+                                 : detail::to_valid_utf8(value)) +
+                            "'",
+                        name);
+            return false;
+          }
+          return true;
+        });
+  }
+
+  // /livez and /readyz (see the header comment); `endpoint` is "livez" or
+  // "readyz", `group` its health group.
+  HttpResponse health(std::string_view endpoint, std::string_view group,
+                      std::string_view query, const Headers& headers) const {
+    bool verbose = false;
+    std::vector<std::string> exclude;
+    std::string value;
+    HttpResponse r;
+    const bool parsed = each_query_pair(
+        query, r,
+        [&](const std::string& name, std::string_view raw_value, bool) {
+          if (name == "verbose") {
+            verbose = true;  // present, whatever its value (Kubernetes)
+          } else if (name == "exclude") {
+            if (!detail::url_decode(raw_value, value)) {
+              r = error(400, "malformed percent-encoding in 'exclude'",
+                        "exclude");
+              return false;
+            }
+            exclude.push_back(value);
+          }
+          return true;
+        });
+    if (!parsed) return r;
+    const std::vector<HealthCheck> checks = registry_->health(group, exclude);
+    const bool reasons = authorize(headers) == Auth::Ok;
+    const auto one_line = [](std::string_view text) {
+      std::string out = detail::to_valid_utf8(text);
+      for (char& c : out) {
+        if (c == '\n' || c == '\r') c = ' ';
+      }
+      return out;
+    };
+    std::string lines;
+    bool failed = false;
+    for (const HealthCheck& c : checks) {
+      const std::string name = one_line(c.name);
+      if (c.excluded) {
+        lines += "[+]" + name + " excluded: ok\n";
+      } else if (c.report.status == Status::Ok ||
+                 c.report.status == Status::Warning) {
+        lines += "[+]" + name + " ok\n";
+      } else {
+        failed = true;
+        lines += "[-]" + name + " failed: ";
+        if (!reasons) {
+          lines += "reason withheld";
+        } else if (c.report.message.empty()) {
+          lines += to_string(c.report.status);
+        } else {
+          lines += one_line(c.report.message);
+        }
+        lines += '\n';
+      }
+    }
+    std::vector<std::string> unmatched;
+    for (const std::string& e : exclude) {
+      bool found = false;
+      for (const HealthCheck& c : checks) found = found || c.name == e;
+      if (!found) unmatched.push_back(e);
+    }
+    if (!unmatched.empty()) {
+      std::sort(unmatched.begin(), unmatched.end());
+      unmatched.erase(std::unique(unmatched.begin(), unmatched.end()),
+                      unmatched.end());
+      lines += "warn: some health checks cannot be excluded: no matches for ";
+      for (std::size_t i = 0; i < unmatched.size(); ++i) {
+        if (i != 0) lines += ',';
+        detail::append_json_string(lines, one_line(unmatched[i]));
+      }
+      lines += '\n';
+    }
+    r = HttpResponse();
+    r.status = failed ? 503 : 200;
+    r.content_type = "text/plain; charset=utf-8";
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    if (failed) {
+      r.body = lines + std::string(endpoint) + " check failed\n";
+    } else if (verbose) {
+      r.body = lines + std::string(endpoint) + " check passed\n";
+    } else {
+      r.body = "ok";
+    }
+    return r;
   }
 
   HttpResponse route(std::string_view method, std::string_view target,
@@ -380,19 +553,21 @@ class HttpHandler {
                                  ? std::string_view()
                                  : target.substr(qmark + 1);
     query = query.substr(0, query.find('#'));
-    std::string decoded;
-    if (!detail::url_decode(detail::target_path(target), decoded, true)) {
+    std::string path;
+    if (!detail::routed_path(target, path)) {
       return error(400, "malformed percent-encoding in the path", "path");
     }
-    std::string_view path = decoded;
-    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
     const bool is_status =
         path == "/serverstatus" || path == "/servlet/api/serverstatus";
     const bool is_metrics = path == "/metrics";
     const bool is_health = path == "/healthz";
-    if (!is_status && !is_metrics && !is_health) {
-      return error(
-          404, "no such path (try /serverstatus, /metrics or /healthz)", "");
+    const bool is_livez = path == "/livez";
+    const bool is_readyz = path == "/readyz";
+    if (!is_status && !is_metrics && !is_health && !is_livez && !is_readyz) {
+      return error(404,
+                   "no such path (try /serverstatus, /metrics, /healthz, "
+                   "/livez or /readyz)",
+                   "");
     }
     const bool head = method == "HEAD";
     if (method != "GET" && !head) {
@@ -419,6 +594,10 @@ class HttpHandler {
       r.content_type = std::string(content_type(po.format));
       r.headers.emplace_back("Cache-Control", "no-store");
       r.body = to_prometheus(*registry_, po);
+    } else if (is_livez) {
+      r = health("livez", health::kLive, query, headers);
+    } else if (is_readyz) {
+      r = health("readyz", health::kReady, query, headers);
     } else {
       const Status s = registry_->status();
       Value v{Object{}};

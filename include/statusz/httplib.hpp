@@ -11,10 +11,27 @@
 // adapter; HEAD is answered as GET without the body, with the GET's
 // Content-Length (RFC 9110 §9.3.2). Thread-safety: as HttpHandler (handle()
 // is safe from httplib's pool).
+//
+// Compression, as the Python servers do it: /metrics carries
+// "Vary: Accept-Encoding" and a 200 is gzipped (Content-Encoding: gzip) when
+// the request's Accept-Encoding accepts gzip by detail::accepts_gzip(), the
+// rule in http.hpp they share (weights honoured: "gzip;q=0" gets none). The
+// gzip is httplib's own compressor, so it needs what httplib needs for it:
+// CPPHTTPLIB_ZLIB_SUPPORT and zlib (Debian's libcpp-httplib-dev is built
+// with both; its pkg-config flags define it). Without it, nothing is
+// compressed. httplib's compressor uses zlib's default level (6), where the
+// Python servers use 1. httplib is kept from compressing on its own: built
+// with zlib or Brotli, it compresses any text/* body whenever Accept-Encoding
+// merely contains "gzip" or "br", weights ignored (its encoding_type(), from
+// 0.11, Debian 12's, to the versions with zstd: "TODO: 'Accept-Encoding' has
+// gzip, not gzip;q=0"), so every body is handed to it as a content provider
+// of known length, which it sends as is.
 #pragma once
 
 #include <httplib.h>
 
+#include <cstddef>
+#include <memory>
 #include <string>
 
 #include "http.hpp"
@@ -23,11 +40,34 @@ namespace statusz {
 
 namespace detail {
 
+// `body` as the response's content, sent by httplib as it is (see the
+// header comment), with its length.
+inline void set_httplib_body(httplib::Response& res, std::string body,
+                             const std::string& content_type) {
+  if (body.empty()) {
+    res.set_content(std::string(), content_type);
+    return;
+  }
+  const auto shared = std::make_shared<const std::string>(std::move(body));
+  res.set_content_provider(shared->size(), content_type,
+                           [shared](std::size_t offset, std::size_t length,
+                                    httplib::DataSink& sink) {
+                             return sink.write(shared->data() + offset, length);
+                           });
+}
+
 inline void serve_httplib(const HttpHandler& handler,
                           const httplib::Request& req, httplib::Response& res) {
   Headers headers;
   headers.reserve(req.headers.size());
-  for (const auto& [k, v] : req.headers) headers.emplace_back(k, v);
+  std::string accept_encoding;
+  for (const auto& [k, v] : req.headers) {
+    headers.emplace_back(k, v);
+    if (iequals(k, "Accept-Encoding")) {
+      if (!accept_encoding.empty()) accept_encoding += ", ";
+      accept_encoding += v;
+    }
+  }
   const std::string& target = req.target.empty() ? req.path : req.target;
   // httplib omits the body of a HEAD response but keeps the Content-Length
   // of the content set: answering GET gives HEAD the GET's length.
@@ -36,7 +76,25 @@ inline void serve_httplib(const HttpHandler& handler,
   HttpResponse r = handler.handle(method, target, headers);
   res.status = r.status;
   for (const auto& [k, v] : r.headers) res.set_header(k, v);
-  res.set_content(std::move(r.body), r.content_type);
+  std::string path;
+  if (routed_path(target, path) && path == "/metrics") {
+    res.set_header("Vary", "Accept-Encoding");
+#ifdef CPPHTTPLIB_ZLIB_SUPPORT
+    if (r.status == 200 && accepts_gzip(accept_encoding)) {
+      std::string gzipped;
+      httplib::detail::gzip_compressor gzip;
+      if (gzip.compress(r.body.data(), r.body.size(), true,
+                        [&gzipped](const char* data, std::size_t n) {
+                          gzipped.append(data, n);
+                          return true;
+                        })) {
+        r.body.swap(gzipped);
+        res.set_header("Content-Encoding", "gzip");
+      }
+    }
+#endif
+  }
+  set_httplib_body(res, std::move(r.body), r.content_type);
 }
 
 inline std::string httplib_error_text(int status) {
@@ -84,7 +142,9 @@ inline void mount(httplib::Server& server, const HttpHandler& handler) {
       });
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty())
+        // The handler's own responses all have a Content-Type (their body
+        // may be a content provider: res.body is then empty).
+        if (!res.body.empty() || res.has_header("Content-Type"))
           return httplib::Server::HandlerResponse::Unhandled;
         Value v{Object{}};
         v.add("error", detail::httplib_error_text(res.status));

@@ -33,6 +33,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -62,6 +63,23 @@ struct ProbeReport {
   Nanos duration{0};       // how long the run took (or has run, if timed out)
   bool timed_out = false;  // the run had not finished by the deadline
   bool reused = false;     // a cached result younger than max_age
+};
+
+// Kubernetes-style health groups (Registry::probe, HttpHandler's /livez and
+// /readyz): a probe in "live" tells whether the process should be restarted,
+// one in "ready" whether it should get traffic. A probe registered without
+// groups is in "ready" only.
+namespace health {
+inline constexpr std::string_view kLive = "live";
+inline constexpr std::string_view kReady = "ready";
+}  // namespace health
+
+// One check of a health group, as Registry::health() reports it: the probe's
+// path, and its report unless the request excluded it (then not run).
+struct HealthCheck {
+  std::string name;
+  bool excluded = false;
+  ProbeReport report;
 };
 
 struct ProbeOptions {

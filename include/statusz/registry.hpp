@@ -170,16 +170,21 @@ class Registry {
     return gauge(path, ratio_gauge(errors, successes));
   }
 
-  // Attaches a probe to the group at `path` (or replaces its function and
-  // options).
+  // Attaches a probe to the group at `path` (or replaces its function,
+  // options and health groups). `groups`: the health groups it is in,
+  // health::kLive ("live", /livez) and/or health::kReady ("ready", /readyz);
+  // none given: "ready" only. Another name throws std::invalid_argument.
   Probe& probe(std::string_view path, Probe::Function fn,
-               ProbeOptions options = {}) {
+               ProbeOptions options = {},
+               const std::vector<std::string>& groups = {}) {
     if (!fn) throw std::invalid_argument("statusz: a probe needs a function");
+    const unsigned health_groups = health_group_mask(groups);
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     bool created = false;
     Node& n = get_or_create(path, Kind::Group, [&](Node& fresh) {
       fresh.probe = std::make_unique<Probe>(std::move(fn), *clock_, options);
+      fresh.health_groups = health_groups;
       created = true;
     });
     if (created) return *n.probe;
@@ -192,6 +197,10 @@ class Registry {
         n.probe->set_options(before);
         throw;
       }
+      if (n.health_groups != health_groups) {
+        n.health_groups = health_groups;
+        ++generation_;  // walks' plans carry the groups
+      }
       return *n.probe;
     }
     for (const auto& child : n.children) {
@@ -202,8 +211,46 @@ class Registry {
       }
     }
     n.probe = std::make_unique<Probe>(std::move(fn), *clock_, options);
+    n.health_groups = health_groups;
     ++generation_;
     return *n.probe;
+  }
+
+  // The checks of the health group `group` (health::kLive or kReady; another
+  // name throws std::invalid_argument), in document order, named by their
+  // probes' paths. Those named in `exclude` are reported excluded and not
+  // run; the others run as in a walk (the same runner: concurrently, each
+  // bounded by its timeout, max_age reuse). Probes outside the group do not
+  // run. Backs HttpHandler's /livez and /readyz.
+  std::vector<HealthCheck> health(
+      std::string_view group,
+      const std::vector<std::string>& exclude = {}) const {
+    const unsigned bit = health_group_bit(group);
+    if (bit == 0) {
+      throw std::invalid_argument("statusz: no health group '" +
+                                  std::string(group) + "' (live or ready)");
+    }
+    const std::shared_ptr<const Plan> plan = current_plan();
+    const std::size_t count = plan->probes.size();
+    std::vector<HealthCheck> checks;
+    std::vector<bool> selected(count, false);
+    for (std::size_t i = 0; i < count; ++i) {
+      if ((plan->probe_groups[i] & bit) == 0) continue;
+      HealthCheck c;
+      c.name = plan->probe_paths[i];
+      for (const std::string& e : exclude)
+        c.excluded = c.excluded || e == c.name;
+      selected[i] = !c.excluded;
+      checks.push_back(std::move(c));
+    }
+    const std::vector<ProbeReport> reports = run_probes(*plan, &selected);
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if ((plan->probe_groups[i] & bit) == 0) continue;
+      if (selected[i]) checks[k].report = reports[i];
+      ++k;
+    }
+    return checks;
   }
 
   // Whether anything (a group or a metric) is registered at `path`.
@@ -281,6 +328,7 @@ class Registry {
     // By name, once there are many children (views of their names).
     std::unordered_map<std::string_view, Node*> index;
     std::unique_ptr<Probe> probe;
+    unsigned health_groups = 0;  // of the probe: health_group_bit()s
     std::unique_ptr<Meter> meter;
     std::unique_ptr<Counter> counter;
     std::unique_ptr<KeyedCounter> keyed;
@@ -331,7 +379,29 @@ class Registry {
   struct Plan {
     PlanNode root;
     std::vector<Probe*> probes;
+    // Per probe, as `probes`: its path and health groups.
+    std::vector<std::string> probe_paths;
+    std::vector<unsigned> probe_groups;
   };
+
+  static unsigned health_group_bit(std::string_view group) noexcept {
+    if (group == health::kLive) return 1;
+    if (group == health::kReady) return 2;
+    return 0;
+  }
+
+  static unsigned health_group_mask(const std::vector<std::string>& groups) {
+    unsigned mask = 0;
+    for (const std::string& group : groups) {
+      const unsigned bit = health_group_bit(group);
+      if (bit == 0) {
+        throw std::invalid_argument("statusz: no health group '" + group +
+                                    "' (live or ready)");
+      }
+      mask |= bit;
+    }
+    return mask == 0 ? health_group_bit(health::kReady) : mask;
+  }
 
   static std::vector<std::string_view> split(std::string_view path) {
     std::vector<std::string_view> parts;
@@ -436,39 +506,50 @@ class Registry {
     std::lock_guard<std::mutex> g(mu_);
     if (!plan_ || plan_generation_ != generation_) {
       auto plan = std::make_shared<Plan>();
-      build_plan(root_, plan->root, plan->probes);
+      std::string path;
+      build_plan(root_, plan->root, *plan, path);
       plan_ = std::move(plan);
       plan_generation_ = generation_;
     }
     return plan_;
   }
 
-  static void build_plan(const Node& node, PlanNode& out,
-                         std::vector<Probe*>& probes) {
+  // `path`: the node's (empty for the root).
+  static void build_plan(const Node& node, PlanNode& out, Plan& plan,
+                         std::string& path) {
     out.name = &node.name;
     out.node = &node;
     if (node.probe) {
-      out.probe_index = probes.size();
-      probes.push_back(node.probe.get());
+      out.probe_index = plan.probes.size();
+      plan.probes.push_back(node.probe.get());
+      plan.probe_paths.push_back(path);
+      plan.probe_groups.push_back(node.health_groups);
       out.probes_below = true;
     }
     out.children.resize(node.children.size());
     for (std::size_t i = 0; i < node.children.size(); ++i) {
-      build_plan(*node.children[i], out.children[i], probes);
+      const std::size_t mark = path.size();
+      if (!path.empty()) path.push_back('.');
+      path += node.children[i]->name;
+      build_plan(*node.children[i], out.children[i], plan, path);
+      path.resize(mark);
       out.probes_below = out.probes_below || out.children[i].probes_below;
     }
   }
 
-  // Starts every probe, then waits for each: they run concurrently, and the
-  // whole wait is bounded by the largest timeout.
-  static std::vector<ProbeReport> run_probes(const Plan& plan) {
+  // Starts every probe (those `only` selects, if given), then waits for
+  // each: they run concurrently, and the whole wait is bounded by the
+  // largest timeout. An unselected probe's report is a default one.
+  static std::vector<ProbeReport> run_probes(
+      const Plan& plan, const std::vector<bool>* only = nullptr) {
+    const auto runs = [only](std::size_t i) { return !only || (*only)[i]; };
     std::vector<Probe::Pending> pending(plan.probes.size());
     for (std::size_t i = 0; i < pending.size(); ++i) {
-      pending[i] = plan.probes[i]->start();
+      if (runs(i)) pending[i] = plan.probes[i]->start();
     }
     std::vector<ProbeReport> reports(pending.size());
     for (std::size_t i = 0; i < pending.size(); ++i) {
-      reports[i] = plan.probes[i]->wait(pending[i]);
+      if (runs(i)) reports[i] = plan.probes[i]->wait(pending[i]);
     }
     return reports;
   }

@@ -2,6 +2,7 @@
 // once per server: statusz.serve() holds one and calls handle() per request.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -18,8 +19,9 @@ void register_http(py::module_& m) {
       m, "HttpHandler", py::is_final(), py::custom_type_setup(gc_patients_setup),
       "The status endpoints of a Registry as a function from (method, request "
       "target, headers) to a response: GET /serverstatus (and "
-      "/servlet/api/serverstatus), /metrics and /healthz, exactly as C++ "
-      "services serve them. statusz.serve() holds one. Safe from any thread.")
+      "/servlet/api/serverstatus), /metrics, /healthz, /livez and /readyz, "
+      "exactly as C++ services serve them. statusz.serve() holds one. Safe "
+      "from any thread.")
       .def(py::init([](const PyRegistry& r, std::string bearer_token,
                        std::string metrics_prefix, std::size_t max_target_bytes) {
              statusz::HttpOptions o;
@@ -66,6 +68,19 @@ void register_http(py::module_& m) {
                ", max_target_bytes=" + std::to_string(h.options().max_target_bytes) +
                ")";
       });
+
+  m.def(
+      "_accepts_gzip",
+      [](const std::optional<std::string>& accept_encoding) {
+        return accept_encoding.has_value() && statusz::detail::accepts_gzip(*accept_encoding);
+      },
+      arg("accept_encoding"),
+      "Whether a response may be gzipped for this Accept-Encoding field value "
+      "(None: no field), by RFC 9110 §12.5.3: gzip (or x-gzip, else *) with a "
+      "weight above 0 (malformed: 0) and at least identity's (identity's own, "
+      "else *'s; unlisted identity ranks below any coding named). The rule the "
+      "C++ cpp-httplib adapter applies too (statusz/http.hpp, "
+      "detail::accepts_gzip).");
 }
 
 }  // namespace statusz_py

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "bindings.hpp"
 
@@ -211,13 +212,13 @@ void register_registry(py::module_& m) {
       .def(
           "probe",
           [](py::object self, const std::string& path, py::object fn, double timeout,
-             double max_age) -> py::object {
+             double max_age, std::optional<std::vector<std::string>> groups) -> py::object {
             const statusz::ProbeOptions o = probe_options(timeout, max_age);
             if (fn.is_none()) {
               return py::cpp_function(
-                  [self, path, timeout, max_age](py::object f) {
+                  [self, path, timeout, max_age, groups](py::object f) {
                     return self.attr("probe")(path, f, "timeout"_a = timeout,
-                                              "max_age"_a = max_age);
+                                              "max_age"_a = max_age, "groups"_a = groups);
                   },
                   arg("fn"),
                   "Registers the decorated function as the probe and returns "
@@ -229,17 +230,21 @@ void register_registry(py::module_& m) {
             Probe* p = nullptr;
             {
               ReleaseGil nogil;
-              p = &r.reg.probe(path, std::move(f), o);
+              p = &r.reg.probe(path, std::move(f), o, groups.value_or(std::vector<std::string>{}));
             }
             r.set_slot(p, std::move(slot));
             return py::cast(p, py::return_value_policy::reference_internal, self);
           },
           arg("path"), arg("fn") = py::none(), py::kw_only(), arg("timeout") = 5.0,
-          arg("max_age") = 0.0,
+          arg("max_age") = 0.0, arg("groups") = py::none(),
           "Attaches a probe to the group at `path` (its `status` and "
-          "`durationMs`), or replaces its function and options; returns the "
-          "Probe. Without fn, returns a decorator doing that (and returning "
-          "the Probe): @reg.probe(\"applications.runtime\", timeout=2.0).")
+          "`durationMs`), or replaces its function, options and groups; returns "
+          "the Probe. Without fn, returns a decorator doing that (and returning "
+          "the Probe): @reg.probe(\"applications.runtime\", timeout=2.0). "
+          "groups: the Kubernetes-style health groups it is in, \"live\" "
+          "(GET /livez) and/or \"ready\" (GET /readyz), e.g. (\"live\", "
+          "\"ready\"); None or empty: (\"ready\",). Another name raises "
+          "ValueError.")
       .def(
           "contains",
           [](const PyRegistry& r, const std::string& path) {

@@ -1,7 +1,7 @@
 """Type stubs of statusz._core, the compiled part of statusz."""
 
 import enum
-from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar, Union, final, overload
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, TypeVar, Union, final, overload
 
 __version__: str
 
@@ -221,6 +221,7 @@ class Registry:
         *,
         timeout: float = 5.0,
         max_age: float = 0.0,
+        groups: Optional[Sequence[str]] = None,
     ) -> Probe: ...
     @overload
     def probe(
@@ -230,6 +231,7 @@ class Registry:
         *,
         timeout: float = 5.0,
         max_age: float = 0.0,
+        groups: Optional[Sequence[str]] = None,
     ) -> Callable[[Callable[[], _ProbeResult]], Probe]: ...
     def contains(self, path: str) -> bool: ...
     def __contains__(self, path: object) -> bool: ...
@@ -270,6 +272,9 @@ class HttpHandler:
     def metrics_prefix(self) -> str: ...
     @property
     def max_target_bytes(self) -> int: ...
+
+def _accepts_gzip(accept_encoding: Optional[str]) -> bool:
+    """Whether a response may be gzipped for this Accept-Encoding value."""
 
 def to_json(value: Any, pretty: bool = False) -> str:
     """Renders a value with the C++ JSON renderer."""

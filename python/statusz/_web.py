@@ -6,11 +6,11 @@ client accepts it (RFC 9110 §12.5.3)."""
 from __future__ import annotations
 
 import gzip
-import re
 from typing import List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from ._core import HttpHandler, Registry
+from ._core import _accepts_gzip
 
 Headers = List[Tuple[str, str]]
 
@@ -55,35 +55,19 @@ def target_of(path: str, query: str) -> str:
 # the bytes for about a quarter of the render's time; zlib's default, 6,
 # sends 6.2% for about as long again as the render.
 GZIP_LEVEL = 1
-_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
 
 
 def accepts_gzip(accept_encoding: Optional[str]) -> bool:
     """Whether an Accept-Encoding field value accepts gzip (RFC 9110
     §12.5.3): ``gzip`` or its alias ``x-gzip`` (§8.4.1.3), else ``*``, with
-    a weight above 0 (``;q=0`` refuses it; a malformed weight counts as 0).
-    No field, or gzip not named and no ``*``: no."""
-    if not accept_encoding:
-        return False
-    star: Optional[float] = None
-    named: Optional[float] = None
-    for item in accept_encoding.split(","):
-        coding, _, params = item.partition(";")
-        coding = coding.strip().lower()
-        if coding not in ("gzip", "x-gzip", "*"):
-            continue
-        weight = 1.0
-        for param in params.split(";"):
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                value = value.strip()
-                weight = float(value) if _QVALUE.match(value) else 0.0
-        if coding == "*":
-            star = weight if star is None else max(star, weight)
-        else:
-            named = weight if named is None else max(named, weight)
-    weight = named if named is not None else star
-    return weight is not None and weight > 0
+    a weight above 0 (``;q=0`` refuses it; a malformed weight counts as 0)
+    and at least identity's (``identity``'s own, else ``*``'s; identity not
+    listed ranks below any coding named, so ``gzip;q=0.5, identity`` stays
+    identity). No field, or gzip not acceptable: no, even with
+    ``identity;q=0`` (sent without a coding rather than a 406). The C++
+    library's rule (statusz/http.hpp, ``detail::accepts_gzip``), which the
+    cpp-httplib adapter applies too."""
+    return _accepts_gzip(accept_encoding)
 
 
 def gzip_metrics(

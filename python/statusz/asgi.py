@@ -2,9 +2,9 @@
 Starlette, FastAPI or any ASGI server next to an application's own routes.
 
 Every request goes through the same C++ HttpHandler as :func:`statusz.serve`:
-``GET /serverstatus`` (and ``/servlet/api/serverstatus``), ``/metrics`` and
-``/healthz``, with the same query parsing, errors, authentication and content
-negotiation; HEAD gets the GET's headers without the body. The routes are
+``GET /serverstatus`` (and ``/servlet/api/serverstatus``), ``/metrics``,
+``/healthz``, ``/livez`` and ``/readyz``, with the same query parsing, errors,
+authentication and content negotiation; HEAD gets the GET's headers without the body. The routes are
 matched against ``scope["path"]`` below ``scope["root_path"]`` (the ASGI
 spec's mount point), so mounted at ``/status`` the document is
 ``/status/serverstatus``:

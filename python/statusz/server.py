@@ -4,7 +4,8 @@ Every request goes through the C++ library's HTTP handler (the one C++
 services mount in their own server), so routes, query parsing, errors,
 content negotiation and authentication are identical from C++ and Python:
 ``GET /serverstatus`` (and the seed's ``/servlet/api/serverstatus``),
-``GET /metrics`` and ``GET /healthz``. Every method token reaches the
+``GET /metrics``, ``GET /healthz``, and the Kubernetes-style ``GET /livez``
+and ``GET /readyz``. Every method token reaches the
 handler (anything but GET and HEAD gets its 405 with ``Allow``); HEAD gets the
 GET's headers, ``Content-Length`` included (RFC 9110 §9.3.2), without the
 body. What the standard library rejects before the handler sees it (a request

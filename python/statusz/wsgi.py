@@ -2,9 +2,9 @@
 Django or any WSGI server next to an application's own routes.
 
 Every request goes through the same C++ HttpHandler as :func:`statusz.serve`:
-``GET /serverstatus`` (and ``/servlet/api/serverstatus``), ``/metrics`` and
-``/healthz``, with the same query parsing, errors, authentication and content
-negotiation; HEAD gets the GET's headers without the body. The routes are
+``GET /serverstatus`` (and ``/servlet/api/serverstatus``), ``/metrics``,
+``/healthz``, ``/livez`` and ``/readyz``, with the same query parsing, errors,
+authentication and content negotiation; HEAD gets the GET's headers without the body. The routes are
 matched against ``PATH_INFO``, the part of the path below where the app is
 mounted (``SCRIPT_NAME``), so mounted at ``/status`` the document is
 ``/status/serverstatus``:

@@ -1,6 +1,8 @@
 // statusz/httplib.hpp over real HTTP on loopback: HEAD's Content-Length is
 // the GET's, every method reaches the handler (405 with Allow, not httplib's
-// empty 400), and httplib's own rejections are JSON.
+// empty 400), httplib's own rejections are JSON, /metrics is gzipped by
+// Accept-Encoding's weights (and httplib never compresses on its own), and
+// /livez and /readyz answer as the handler does.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -109,10 +111,11 @@ class HttplibAdapter : public ::testing::Test {
   }
 
   RawResponse send(const std::string& method, const std::string& target,
-                   const std::string& content = "") {
+                   const std::string& content = "",
+                   const std::string& fields = "") {
     Connection c(port_);
     std::string request =
-        method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+        method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields;
     if (!content.empty()) {
       request += "Content-Length: " + std::to_string(content.size()) + "\r\n";
     }
@@ -195,6 +198,89 @@ TEST_F(HttplibAdapter, TheHandlersOwnErrorsAreKept) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(nlohmann::json::parse(r.body)["parameter"], "details");
   EXPECT_EQ(send("GET", "/nope").status, 404);
+}
+
+}  // namespace
+}  // namespace statusz
+
+namespace statusz {
+namespace {
+
+#ifdef CPPHTTPLIB_ZLIB_SUPPORT
+std::string gunzip(const std::string& in) {
+  httplib::detail::gzip_decompressor z;
+  std::string out;
+  EXPECT_TRUE(z.decompress(in.data(), in.size(),
+                           [&out](const char* data, std::size_t n) {
+                             out.append(data, n);
+                             return true;
+                           }));
+  return out;
+}
+
+TEST_F(HttplibAdapter, MetricsIsGzippedByAcceptEncodingWeights) {
+  const RawResponse plain = send("GET", "/metrics");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.header("content-encoding"), "<absent>");
+  EXPECT_EQ(plain.header("vary"), "Accept-Encoding");
+
+  for (const char* accepted :
+       {"gzip", "deflate, gzip;q=0.5", "*", "x-gzip", "gzip, identity;q=0"}) {
+    const std::string field =
+        std::string("Accept-Encoding: ") + accepted + "\r\n";
+    const RawResponse z = send("GET", "/metrics", "", field);
+    ASSERT_EQ(z.status, 200) << accepted;
+    EXPECT_EQ(z.header("content-encoding"), "gzip") << accepted;
+    EXPECT_EQ(z.header("vary"), "Accept-Encoding");
+    EXPECT_EQ(z.header("content-length"), std::to_string(z.body.size()));
+    ASSERT_GE(z.body.size(), 2u);
+    EXPECT_EQ(z.body.substr(0, 2), "\x1f\x8b") << accepted;
+    EXPECT_EQ(gunzip(z.body), plain.body) << accepted;
+    const RawResponse head = send("HEAD", "/metrics", "", field);
+    EXPECT_EQ(head.header("content-length"), z.header("content-length"));
+    EXPECT_EQ(head.header("content-encoding"), "gzip");
+  }
+  // Refused gzip, gzip weighed below identity, or only codings statusz does
+  // not send (httplib alone answered "br" with Brotli and "gzip;q=0" with
+  // gzip): the identity body.
+  for (const char* refused : {"gzip;q=0", "gzip;q=0.5, identity", "br",
+                              "br, deflate", "*;q=0", "identity"}) {
+    const RawResponse r =
+        send("GET", "/metrics", "",
+             std::string("Accept-Encoding: ") + refused + "\r\n");
+    EXPECT_EQ(r.header("content-encoding"), "<absent>") << refused;
+    EXPECT_EQ(r.body, plain.body) << refused;
+  }
+  // Only /metrics is compressed, as in the Python servers.
+  for (const char* target : {"/livez?verbose", "/healthz", "/serverstatus"}) {
+    const RawResponse r =
+        send("GET", target, "", "Accept-Encoding: gzip, br\r\n");
+    EXPECT_EQ(r.status, 200) << target;
+    EXPECT_EQ(r.header("content-encoding"), "<absent>") << target;
+    EXPECT_EQ(r.header("vary"), "<absent>") << target;
+  }
+}
+#endif
+
+TEST_F(HttplibAdapter, LivezAndReadyzAnswerAsTheHandler) {
+  reg_.probe("applications.db",
+             [] {
+               return ProbeResult{Status::Ko, "refused"};
+             },
+             {}, {"ready"});
+  const RawResponse live = send("GET", "/livez?verbose");
+  EXPECT_EQ(live.status, 200);
+  EXPECT_EQ(live.body, "livez check passed\n");
+  const RawResponse ready = send("GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.header("content-type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(ready.body,
+            "[+]applications.runtime ok\n"
+            "[-]applications.db failed: refused\n"
+            "readyz check failed\n");
+  const RawResponse head = send("HEAD", "/readyz");
+  EXPECT_EQ(head.status, 503);
+  EXPECT_EQ(head.header("content-length"), std::to_string(ready.body.size()));
 }
 
 }  // namespace

@@ -34,15 +34,24 @@ from conftest import build_sample, load_sample
     ("gzip;q=abc", False),
     ("gzip;level=1", True),           # other parameters do not matter
     ("deflate,,  gzip ", True),
+    # identity's weight (RFC 9110 §12.5.3): the higher weight wins, gzip on
+    # a tie; a refused identity never makes a refused gzip acceptable.
+    ("gzip;q=0.5, identity", False),
+    ("gzip;q=0.5, identity;q=0.5", True),
+    ("gzip, identity;q=0", True),
+    ("identity;q=0", False),
+    ("*;q=0.5, gzip;q=0.4", False),   # identity takes *'s weight
+    ("*;q=0.5, identity;q=0.1", True),
 ])
 def test_accept_encoding_negotiation(value, expected):
     assert accepts_gzip(value) is expected
 
 
-# One client per app kind, each returning (status, headers, raw body bytes).
+# One client per app kind (with the app's options), each returning (status,
+# headers, raw body bytes).
 
-def via_server(reg):
-    server = statusz.serve(reg, port=0)
+def via_server(reg, **options):
+    server = statusz.serve(reg, port=0, **options)
 
     def request(method, target, headers):
         conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
@@ -55,8 +64,8 @@ def via_server(reg):
     return request, server.close
 
 
-def via_wsgi(reg):
-    app = statusz.wsgi_app(reg)
+def via_wsgi(reg, **options):
+    app = statusz.wsgi_app(reg, **options)
 
     def request(method, target, headers):
         path, _, query = target.partition("?")
@@ -73,8 +82,8 @@ def via_wsgi(reg):
     return request, lambda: None
 
 
-def via_asgi(reg):
-    app = statusz.asgi_app(reg)
+def via_asgi(reg, **options):
+    app = statusz.asgi_app(reg, **options)
 
     def request(method, target, headers):
         path, _, query = target.partition("?")
