@@ -505,7 +505,7 @@ def demo(host: str, port: int, out: TextIO) -> int:
     print(f"statusz demo: a simulated chatbot platform on {base}", file=out)
     print(f"  {base}/serverstatus?details=true&pretty=true", file=out)
     print(f"  {base}/metrics", file=out)
-    print(f"  {base}/healthz", file=out)
+    print(f"  {base}/healthz  {base}/livez  {base}/readyz", file=out)
     print(f'  try: curl -X GET "{base}/serverstatus?details=true&pretty=true" '
           f'-H "accept: application / javascript"', file=out)
     print("Ctrl-C stops it.", file=out, flush=True)

@@ -15,6 +15,8 @@ import sys
 import termios
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -531,6 +533,24 @@ def test_demo_serves_the_sample_shape():
         m = re.search(r"(http://127\.0\.0\.1:\d+)", first)
         assert m, first
         base = m.group(1)
+        # Every route the banner names answers (health: 200 or 503).
+        banner = []
+        for line in iter(proc.stdout.readline, ""):
+            if line.startswith("Ctrl-C"):
+                break
+            banner += re.findall(r"http://\S+", line)
+        routes = {u.split("?")[0].rsplit("/", 1)[1] for u in banner}
+        assert {"serverstatus", "metrics", "healthz", "livez", "readyz"} <= routes, banner
+        for url in banner:
+            if "curl" in url or url.endswith('"'):
+                continue
+            try:
+                with urllib.request.urlopen(url, timeout=30) as resp:
+                    code = resp.status
+            except urllib.error.HTTPError as e:
+                code = e.code
+            health = url.rsplit("/", 1)[1] in ("healthz", "livez", "readyz")
+            assert code in ((200, 503) if health else (200,)), (url, code)
         r = run("get", base, "--details")
         assert r.returncode == 0, r.stderr
         doc = json.loads(r.stdout)
