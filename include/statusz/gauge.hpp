@@ -5,15 +5,20 @@
 // a detail::ForkGate section, so fork() never copies it held) and calls the
 // function. A function that throws reads as null (rendered `null`),
 // never as an error of the whole document.
-// Thread-safety: value() and set_function() are safe from any thread; the
-// function itself must be safe to call from whichever thread builds the
-// document.
+// A gauge may declare its own exposition family (set_exposition()): a name
+// kept as it is, a type and a HELP text, for figures that other tools know by
+// a conventional name, such as the process_* families every Prometheus client
+// exports (process.hpp); prometheus.hpp says how it is rendered.
+// Thread-safety: value(), set_function() and set_exposition() are safe from
+// any thread; the function itself must be safe to call from whichever thread
+// builds the document.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #if defined(__GLIBCXX__)
@@ -24,6 +29,17 @@
 #include "value.hpp"
 
 namespace statusz {
+
+// The exposition family a gauge declares for itself (Gauge::set_exposition).
+struct GaugeExposition {
+  // The family's name, used as it is (no prefix; never renamed): the
+  // Prometheus metric-name grammar [a-zA-Z_:][a-zA-Z0-9_:]*, not starting
+  // with "__" (reserved); a counter's without its "_total", which its sample
+  // gets.
+  std::string name;
+  bool counter = false;  // a counter family (monotonic), else a gauge
+  std::string help;      // the HELP text
+};
 
 class Gauge {
  public:
@@ -50,6 +66,41 @@ class Gauge {
     return fn_;
   }
 
+  // Declares the gauge's own exposition family. Throws std::invalid_argument
+  // (and changes nothing) for a name outside the grammar above, or a
+  // counter's name ending in "_total".
+  void set_exposition(GaugeExposition e) {
+    const std::string& n = e.name;
+    const auto valid_char = [](char c, bool first) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+             c == ':' || (!first && c >= '0' && c <= '9');
+    };
+    bool ok = !n.empty() && n.compare(0, 2, "__") != 0;
+    for (std::size_t i = 0; ok && i < n.size(); ++i) {
+      ok = valid_char(n[i], i == 0);
+    }
+    if (!ok) {
+      throw std::invalid_argument("statusz: \"" + n +
+                                  "\" is not a Prometheus metric name");
+    }
+    if (e.counter && n.size() >= 6 &&
+        n.compare(n.size() - 6, 6, "_total") == 0) {
+      throw std::invalid_argument("statusz: counter family \"" + n +
+                                  "\" must be named without \"_total\"");
+    }
+    auto p = std::make_shared<const GaugeExposition>(std::move(e));
+    detail::ForkGate::Section fork_gate;
+    std::lock_guard<std::mutex> g(mu_);
+    exposition_.swap(p);
+  }
+
+  // The declared family, or nullptr.
+  std::shared_ptr<const GaugeExposition> exposition() const {
+    detail::ForkGate::Section fork_gate;
+    std::lock_guard<std::mutex> g(mu_);
+    return exposition_;
+  }
+
   Value value() const {
     std::shared_ptr<const Function> fn;
     {
@@ -71,6 +122,7 @@ class Gauge {
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const Function> fn_;
+  std::shared_ptr<const GaugeExposition> exposition_;
 };
 
 }  // namespace statusz

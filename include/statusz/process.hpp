@@ -144,34 +144,53 @@ inline Value max_fds() {
 
 }  // namespace process_detail
 
-// Registers, under `group` (default "process"), the gauges
-//   cpuSecondsTotal      user + system CPU time, seconds  (stat utime+stime)
-//   residentMemoryBytes  resident set size, bytes         (status VmRSS)
-//   virtualMemoryBytes   virtual memory size, bytes       (status VmSize)
-//   openFds              open file descriptors            (entries of fd/)
-//   maxFds               soft limit of open files         (limits)
-//   startTimeSeconds     start, seconds since the epoch   (stat starttime +
-//   btime) threads              threads of the process           (stat
-//   num_threads)
-// each read from /proc/self when the document or exposition is built. In the
-// Prometheus exposition they are gauges named <prefix>_<group>_<snake_case>,
-// e.g. statusz_process_cpu_seconds_total. Calling it again replaces them.
-// Returns whether /proc/self/stat is readable (false off Linux: the gauges
-// then read null). Throws as Registry::gauge() does when `group` names
-// something that is not a group.
+// Registers, under `group` (default "process"), the gauges below, each read
+// from /proc/self when the document or exposition is built, and each
+// declaring the family every Prometheus client exports for it (see
+// prometheus_client's ProcessCollector), unprefixed:
+//   gauge                source in /proc/self          exposition family
+//   cpuSecondsTotal      stat utime + stime, seconds   process_cpu_seconds
+//                                                      (counter: _total)
+//   residentMemoryBytes  status VmRSS, bytes process_resident_memory_bytes
+//   virtualMemoryBytes   status VmSize, bytes process_virtual_memory_bytes
+//   openFds              the entries of fd/            process_open_fds
+//   maxFds               limits, soft "Max open files" process_max_fds
+//   startTimeSeconds     stat starttime + btime, epoch
+//   process_start_time_seconds threads              stat num_threads
+//   process_threads
+// Calling it again for another group adds gauges that fall back to their
+// paths' names in the exposition (the first group keeps the process_*
+// families); for the same group it replaces them. Returns whether
+// /proc/self/stat is readable (false off Linux: the gauges then read null).
+// Throws as Registry::gauge() does when `group` names something that is not
+// a group.
 inline bool add_process_metrics(Registry& registry,
                                 std::string_view group = "process") {
   namespace d = process_detail;
   const std::string base = std::string(group) + ".";
-  registry.gauge(base + "cpuSecondsTotal", d::cpu_seconds);
-  registry.gauge(base + "residentMemoryBytes",
-                 [] { return d::bytes_from_kib("VmRSS:"); });
-  registry.gauge(base + "virtualMemoryBytes",
-                 [] { return d::bytes_from_kib("VmSize:"); });
-  registry.gauge(base + "openFds", d::open_fds);
-  registry.gauge(base + "maxFds", d::max_fds);
-  registry.gauge(base + "startTimeSeconds", d::start_time_seconds);
-  registry.gauge(base + "threads", d::threads);
+  const auto add = [&](const char* name, Gauge::Function fn, const char* family,
+                       bool counter, const char* help) {
+    registry.gauge(base + name, std::move(fn))
+        .set_exposition({family, counter, help});
+  };
+  add("cpuSecondsTotal", d::cpu_seconds, "process_cpu_seconds", true,
+      "CPU time (user and system) used by the process, in seconds.");
+  add(
+      "residentMemoryBytes", [] { return d::bytes_from_kib("VmRSS:"); },
+      "process_resident_memory_bytes", false,
+      "Resident set size of the process, in bytes.");
+  add(
+      "virtualMemoryBytes", [] { return d::bytes_from_kib("VmSize:"); },
+      "process_virtual_memory_bytes", false,
+      "Virtual memory size of the process, in bytes.");
+  add("openFds", d::open_fds, "process_open_fds", false,
+      "Open file descriptors of the process.");
+  add("maxFds", d::max_fds, "process_max_fds", false,
+      "Soft limit of the process's open file descriptors.");
+  add("startTimeSeconds", d::start_time_seconds, "process_start_time_seconds",
+      false, "Start time of the process, in seconds since the Unix epoch.");
+  add("threads", d::threads, "process_threads", false,
+      "Threads of the process.");
   return !d::stat_fields().empty();
 }
 

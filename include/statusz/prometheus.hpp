@@ -6,7 +6,11 @@
 //  - KeyedCounter       -> counter  <prefix>_<path>_total{key="..."} per key
 //                          counter  <prefix>_<path>_dropped_total
 //  - Counter            -> gauge    <prefix>_<path> (it goes up and down)
-//  - Gauge              -> gauge    <prefix>_<path> (numbers and bools only)
+//  - Gauge              -> gauge    <prefix>_<path> (numbers and bools only),
+//                          or the family it declared (GaugeExposition: a
+//                          name kept as it is, counter or gauge; the first
+//                          gauge to declare a name has it, later ones fall
+//                          back to their path's)
 //  - each probe         -> gauge    <prefix>_probe_status{path,status} one-hot
 //                          gauge    <prefix>_probe_duration_seconds{path}
 //  - the server         -> gauge    <prefix>_status{status} one-hot
@@ -26,6 +30,7 @@
 // by one walk at a time.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -123,22 +128,16 @@ class Exposition {
                           std::string_view help_tail = {}, bool fixed = false) {
     starts_.push_back(out_.size());
     name_ = names_.add(path, suffix, help_head, help_path, help_tail, fixed);
-    // Text 0.0.4 names a counter family by its sample name (..._total);
-    // OpenMetrics by the name without the suffix.
-    const std::size_t base = name_.size();
-    if (counter) name_ += "_total";
-    const std::string_view family_name(name_.data(),
-                                       counter && !om_ ? name_.size() : base);
-    out_ += "# HELP ";
-    out_ += family_name;
-    out_.push_back(' ');
-    out_ += help_head;
-    append_help_text(out_, help_path);
-    out_ += help_tail;
-    out_ += "\n# TYPE ";
-    out_ += family_name;
-    out_ += counter ? " counter\n" : " gauge\n";
-    return name_;
+    return begin_family(counter, help_head, help_path, help_tail);
+  }
+
+  // Starts the family a gauge declared for itself (GaugeExposition): `name`
+  // as it is, never renamed; HELP `help`.
+  std::string_view verbatim_family(std::string_view name, bool counter,
+                                   std::string_view help) {
+    starts_.push_back(out_.size());
+    name_ = names_.add_verbatim(name);
+    return begin_family(counter, {}, help, {});
   }
 
   using Labels =
@@ -168,6 +167,28 @@ class Exposition {
   }
 
  private:
+  // Writes the HELP and TYPE lines of the family just named (name_).
+  std::string_view begin_family(bool counter, std::string_view help_head,
+                                std::string_view help_path,
+                                std::string_view help_tail) {
+    // Text 0.0.4 names a counter family by its sample name (..._total);
+    // OpenMetrics by the name without the suffix.
+    const std::size_t base = name_.size();
+    if (counter) name_ += "_total";
+    const std::string_view family_name(name_.data(),
+                                       counter && !om_ ? name_.size() : base);
+    out_ += "# HELP ";
+    out_ += family_name;
+    out_.push_back(' ');
+    out_ += help_head;
+    append_help_text(out_, help_path);
+    out_ += help_tail;
+    out_ += "\n# TYPE ";
+    out_ += family_name;
+    out_ += counter ? " counter\n" : " gauge\n";
+    return name_;
+  }
+
   // Copies the text with each renamed family's new name spliced in: every
   // line of a family starts with its name ("# HELP ", "# TYPE " or none
   // before it), and the new name is the plain one plus a suffix.
@@ -270,18 +291,19 @@ class PrometheusWriter final : public RegistryVisitor {
   }
 
   void gauge(const NodeView& node, const Value& v) override {
+    // A counter has no NaN: a declared counter that reads null is left out.
+    if (v.is_null() && node.exposition != nullptr && node.exposition->counter) {
+      return;
+    }
     if (v.is_int()) {
-      e_.sample(e_.family(node.path, "", false, "statusz gauge ", node.path),
-                {}, v.as_int());
+      e_.sample(gauge_family(node), {}, v.as_int());
     } else if (v.is_uint()) {
-      e_.sample(e_.family(node.path, "", false, "statusz gauge ", node.path),
-                {}, v.as_uint());
+      e_.sample(gauge_family(node), {}, v.as_uint());
     } else if (v.is_double() || v.is_bool() || v.is_null()) {
       const double d = v.is_double() ? v.as_double()
                        : v.is_bool() ? (v.as_bool() ? 1.0 : 0.0)
                                      : std::numeric_limits<double>::quiet_NaN();
-      e_.sample(e_.family(node.path, "", false, "statusz gauge ", node.path),
-                {}, d);
+      e_.sample(gauge_family(node), {}, d);
     }
   }
 
@@ -322,6 +344,19 @@ class PrometheusWriter final : public RegistryVisitor {
   std::string finish() { return e_.finish(); }
 
  private:
+  // A gauge's family: the one it declared (GaugeExposition), unless an
+  // earlier gauge of this rendering declared the same name (then, as every
+  // other gauge, the one its path gives).
+  std::string_view gauge_family(const NodeView& node) {
+    const GaugeExposition* x = node.exposition;
+    if (x != nullptr && std::find(declared_.begin(), declared_.end(),
+                                  x->name) == declared_.end()) {
+      declared_.push_back(x->name);
+      return e_.verbatim_family(x->name, x->counter, x->help);
+    }
+    return e_.family(node.path, "", false, "statusz gauge ", node.path);
+  }
+
   static constexpr std::string_view kDroppedHelp =
       ": increments whose key was refused (counted under __overflow__)";
   static_assert(KeyedCounter::kOverflowKey == "__overflow__");
@@ -330,6 +365,7 @@ class PrometheusWriter final : public RegistryVisitor {
   std::string host_name_;
   std::string version_;
   std::vector<std::pair<std::string, ProbeReport>> probes_;
+  std::vector<std::string> declared_;  // the gauges' own family names
 };
 
 // Runs the probes and renders every metric of `reg` (see the mapping above).

@@ -570,7 +570,8 @@ class Registry {
     if (!path.empty()) path.push_back('.');
     path += *p.name;
     const Node& n = *p.node;
-    const NodeView view{*p.name, path, n.kind, depth, p.children.size()};
+    const NodeView view{*p.name,           path,   n.kind, depth,
+                        p.children.size(), nullptr};
     switch (n.kind) {
       case Kind::Group:
         v.open_group(view, n.probe ? &reports[p.probe_index] : nullptr);
@@ -579,7 +580,7 @@ class Registry {
         }
         // The children may have moved `path`'s buffer: a fresh view.
         v.close_group(
-            NodeView{*p.name, path, n.kind, depth, p.children.size()});
+            NodeView{*p.name, path, n.kind, depth, p.children.size(), nullptr});
         break;
       case Kind::Meter:
         v.meter(view, n.meter->snapshot());
@@ -590,9 +591,13 @@ class Registry {
       case Kind::KeyedCounter:
         v.keyed(view, *n.keyed);
         break;
-      case Kind::Gauge:
-        v.gauge(view, n.gauge->value());
+      case Kind::Gauge: {
+        const std::shared_ptr<const GaugeExposition> e = n.gauge->exposition();
+        NodeView gauge_view = view;
+        gauge_view.exposition = e.get();
+        v.gauge(gauge_view, n.gauge->value());
         break;
+      }
     }
     path.resize(mark);
   }

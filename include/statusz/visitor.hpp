@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "gauge.hpp"
 #include "keyed_counter.hpp"
 #include "meter.hpp"
 #include "probe.hpp"
@@ -49,6 +50,8 @@ struct NodeView {
   Kind kind = Kind::Group;
   std::size_t depth = 1;     // 1 for a top-level member
   std::size_t children = 0;  // a group's children, as registered
+  // A gauge's own exposition family, if it declared one (gauge.hpp).
+  const GaugeExposition* exposition = nullptr;
 };
 
 // Which nodes a walk shows.

@@ -24,12 +24,14 @@ void register_process(py::module_& m) {
           "\"process\"), read from /proc/self when the document or exposition "
           "is built: cpuSecondsTotal (user + system CPU seconds), "
           "residentMemoryBytes, virtualMemoryBytes, openFds, maxFds (soft "
-          "limit), startTimeSeconds (since the epoch), threads. Exposed as "
-          "gauges <prefix>_<group>_<snake_case>, e.g. "
-          "statusz_process_cpu_seconds_total. Linux only: returns whether "
-          "/proc/self/stat is readable (elsewhere the gauges read None). "
-          "Calling it again replaces them. Raises KindError when `group` is "
-          "not a group."));
+          "limit), startTimeSeconds (since the epoch), threads. In the "
+          "exposition they are the standard unprefixed process_* families "
+          "of every Prometheus client (process_cpu_seconds_total a counter, "
+          "process_resident_memory_bytes, ...); a second group falls back to "
+          "names from its paths. Linux only: returns whether /proc/self/stat "
+          "is readable (elsewhere the gauges read None). Calling it again "
+          "for the same group replaces them. Raises KindError when `group` "
+          "is not a group."));
 }
 
 }  // namespace statusz_py

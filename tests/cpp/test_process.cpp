@@ -115,16 +115,21 @@ TEST(ProcessMetrics, CpuSecondsGrowWithWork) {
   EXPECT_GT(after, before);
 }
 
-TEST(ProcessMetrics, TheExpositionHasThemAsGauges) {
+// The families every Prometheus client exports, unprefixed; the CPU time a
+// counter (text 0.0.4 names its family by the sample, OpenMetrics without
+// _total).
+TEST(ProcessMetrics, TheExpositionHasTheStandardProcessFamilies) {
   Registry reg(named());
   add_process_metrics(reg);
   const std::string text = to_prometheus(reg);
+  EXPECT_NE(text.find("# TYPE process_cpu_seconds_total counter\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nprocess_cpu_seconds_total "), std::string::npos);
   for (const char* name :
-       {"statusz_process_cpu_seconds_total",
-        "statusz_process_resident_memory_bytes",
-        "statusz_process_virtual_memory_bytes", "statusz_process_open_fds",
-        "statusz_process_max_fds", "statusz_process_start_time_seconds",
-        "statusz_process_threads"}) {
+       {"process_resident_memory_bytes", "process_virtual_memory_bytes",
+        "process_open_fds", "process_max_fds", "process_start_time_seconds",
+        "process_threads"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + name + " gauge\n"),
               std::string::npos)
         << name << "\n"
@@ -132,6 +137,52 @@ TEST(ProcessMetrics, TheExpositionHasThemAsGauges) {
     EXPECT_NE(text.find(std::string("\n") + name + " "), std::string::npos)
         << name;
   }
+  EXPECT_EQ(text.find("statusz_process_"), std::string::npos) << text;
+  PrometheusOptions om;
+  om.format = ExpositionFormat::OpenMetrics100;
+  const std::string open_metrics = to_prometheus(reg, om);
+  EXPECT_NE(open_metrics.find("# TYPE process_cpu_seconds counter\n"),
+            std::string::npos)
+      << open_metrics;
+  EXPECT_NE(open_metrics.find("\nprocess_cpu_seconds_total "),
+            std::string::npos);
+}
+
+// A second group's gauges fall back to their paths' names; a gauge whose
+// path gives a standard name gives way (it is renamed, the declared family is
+// not), whatever the order.
+TEST(ProcessMetrics, TheFirstGroupKeepsTheStandardNames) {
+  Registry reg(named());
+  reg.gauge("process.threads", [] { return Value(1); });  // a user's, first
+  PrometheusOptions bare;
+  bare.prefix = "";
+  add_process_metrics(reg, "runtime.self");
+  add_process_metrics(reg, "other");
+  const std::string text = to_prometheus(reg, bare);
+  EXPECT_NE(text.find("# TYPE process_threads gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE other_threads gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE other_cpu_seconds_total gauge\n"),
+            std::string::npos);
+  // The user's process.threads, named process_threads by its path, is
+  // renamed with a hash suffix: one family per name.
+  EXPECT_EQ(text.find("# TYPE process_threads gauge\n"),
+            text.rfind("# TYPE process_threads gauge\n"));
+  EXPECT_NE(text.find("# TYPE process_threads_"), std::string::npos) << text;
+}
+
+TEST(ProcessMetrics, ADeclaredNameMustBeAMetricName) {
+  Registry reg(named());
+  Gauge& g = reg.gauge("g", [] { return Value(1); });
+  for (const char* bad : {"", "9lives", "a-b", "__reserved", "caf\xc3\xa9"}) {
+    EXPECT_THROW(g.set_exposition({bad, false, "h"}), std::invalid_argument)
+        << bad;
+  }
+  EXPECT_THROW(g.set_exposition({"jobs_total", true, "h"}),
+               std::invalid_argument);
+  EXPECT_EQ(g.exposition(), nullptr);  // nothing changed
+  g.set_exposition({"ns:jobs", true, "Jobs."});
+  ASSERT_NE(g.exposition(), nullptr);
+  EXPECT_EQ(g.exposition()->name, "ns:jobs");
 }
 
 TEST(ProcessMetrics, AnotherGroupAndCallingAgainReplaces) {

@@ -16,7 +16,9 @@
 //     _count, _sum, _bucket, _info, _gcount, _gsum): of those two, the longer
 //     name is renamed, whichever was registered first. statusz's own families
 //     (probe_status, probe_duration_seconds, status, server_info) are never
-//     renamed; the other family is.
+//     renamed; the other family is. Nor is a family a gauge declares for
+//     itself (GaugeExposition, gauge.hpp): its name is kept as it is, with
+//     no prefix, and other families give way to it as to statusz's own.
 //  3. Renaming appends '_' and 8 hex digits of the 64-bit FNV-1a hash of the
 //     family's key (stem, '\n', HELP text: its path and role), a function of
 //     the path alone, stable across restarts, hosts and versions. It repeats
@@ -98,36 +100,12 @@ class PrometheusNames {
   std::string_view add(std::string_view path, std::string_view suffix,
                        std::string_view help_head, std::string_view help_path,
                        std::string_view help_tail, bool fixed) {
-    if (path != last_path_) {
-      last_path_.assign(path.data(), path.size());
-      last_snake_ = snake_case(path);
-      path_off_ = paths_.size();
-      paths_ += path;
-    }
-    Family f;
-    f.path_off = path_off_;
-    f.path_len = path.size();
-    if (help_path.empty()) {
-      f.help_path_len = 0;
-    } else if (help_path == path) {
-      f.help_path_off = path_off_;
-      f.help_path_len = path.size();
-    } else {
-      f.help_path_off = paths_.size();
-      f.help_path_len = help_path.size();
-      paths_ += help_path;
-    }
-    f.suffix = suffix;
-    f.help_head = help_head;
-    f.help_tail = help_tail;
-    f.fixed = fixed;
-    f.name_off = names_.size();
-    append_plain(names_, last_snake_, suffix);
-    f.name_len = names_.size() - f.name_off;
-    f.plain_len = f.name_len;
-    families_.push_back(f);
-    if (fixed) fixed_.push_back(families_.size() - 1);
-    return name(families_.size() - 1);
+    return add(path, suffix, help_head, help_path, help_tail, fixed, false);
+  }
+  // A family named `name` as it is (a valid metric name: no prefix, no
+  // snake_case), fixed.
+  std::string_view add_verbatim(std::string_view name) {
+    return add(name, {}, {}, {}, {}, true, true);
   }
 
   std::size_t size() const noexcept { return families_.size(); }
@@ -168,6 +146,45 @@ class PrometheusNames {
   }
 
  private:
+  std::string_view add(std::string_view path, std::string_view suffix,
+                       std::string_view help_head, std::string_view help_path,
+                       std::string_view help_tail, bool fixed, bool verbatim) {
+    if (path != last_path_) {
+      last_path_.assign(path.data(), path.size());
+      last_snake_ = snake_case(path);
+      path_off_ = paths_.size();
+      paths_ += path;
+    }
+    Family f;
+    f.path_off = path_off_;
+    f.path_len = path.size();
+    if (help_path.empty()) {
+      f.help_path_len = 0;
+    } else if (help_path == path) {
+      f.help_path_off = path_off_;
+      f.help_path_len = path.size();
+    } else {
+      f.help_path_off = paths_.size();
+      f.help_path_len = help_path.size();
+      paths_ += help_path;
+    }
+    f.suffix = suffix;
+    f.help_head = help_head;
+    f.help_tail = help_tail;
+    f.fixed = fixed;
+    f.name_off = names_.size();
+    if (verbatim) {
+      names_ += path;
+    } else {
+      append_plain(names_, last_snake_, suffix);
+    }
+    f.name_len = names_.size() - f.name_off;
+    f.plain_len = f.name_len;
+    families_.push_back(f);
+    if (fixed) fixed_.push_back(families_.size() - 1);
+    return name(families_.size() - 1);
+  }
+
   struct Family {
     std::size_t path_off = 0, path_len = 0;
     std::size_t help_path_off = 0, help_path_len = 0;
