@@ -150,8 +150,7 @@ class Histogram final : private detail::Tickable {
   STATUSZ_ALWAYS_INLINE void update(std::uint64_t value) noexcept {
     detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
     if (own != nullptr) {
-      auto* s = reinterpret_cast<Shard*>(
-          static_cast<std::uintptr_t>(own->load(std::memory_order_relaxed)));
+      Shard* s = shard_of(*own);
       const std::size_t i = bucket_index(value);
       if (s != nullptr) {
         Chunk* c =
@@ -241,6 +240,14 @@ class Histogram final : private detail::Tickable {
     }
   };
 
+  // The shard a thread's cell points to (0: none yet).
+  static Shard* shard_of(const detail::CellSpace::Cell& cell) noexcept {
+    const auto bits =
+        static_cast<std::uintptr_t>(cell.load(std::memory_order_relaxed));
+    // The cell holds a pointer, stored by update_slow().
+    return reinterpret_cast<Shard*>(bits);  // NOLINT(performance-no-int-to-ptr)
+  }
+
   struct Totals {
     std::uint64_t count = 0;
     std::uint64_t sum = 0;
@@ -289,8 +296,7 @@ class Histogram final : private detail::Tickable {
         if (shared_ == nullptr) shared_ = link(new Shard());
         s = shared_;
       } else {
-        s = reinterpret_cast<Shard*>(
-            static_cast<std::uintptr_t>(own->load(std::memory_order_relaxed)));
+        s = shard_of(*own);
         if (s == nullptr) {
           s = link(new Shard());
           own->store(reinterpret_cast<std::uintptr_t>(s),
