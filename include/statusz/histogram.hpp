@@ -176,23 +176,37 @@ class Histogram final : private detail::Tickable {
     out.sum = t.sum;
     out.min = t.count == 0 ? 0 : t.min;
     out.max = t.max;
-    // The window: now - base + the completed intervals.
-    std::vector<std::uint64_t> dense(kBuckets, 0);
+    // The window: now - base + the completed intervals, bucket by bucket.
+    // Every bucket of those is one of now's (counts never go down), so the
+    // window is computed in the positions of now's buckets.
+    std::vector<std::uint64_t> counts(t.buckets.size());
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      counts[k] = t.buckets[k].count;
+    }
+    const auto apply = [&](const std::vector<HistogramBucket>& part,
+                           bool subtract) {
+      std::size_t k = 0;
+      for (const HistogramBucket& b : part) {
+        while (k < t.buckets.size() && t.buckets[k].index < b.index) ++k;
+        if (k == t.buckets.size()) break;
+        if (t.buckets[k].index != b.index) continue;
+        counts[k] = subtract ? counts[k] - b.count : counts[k] + b.count;
+      }
+    };
     std::uint64_t wsum = t.sum - base_.sum;
-    for (const HistogramBucket& b : t.buckets) dense[b.index] += b.count;
-    for (const HistogramBucket& b : base_.buckets) dense[b.index] -= b.count;
+    apply(base_.buckets, true);
     for (const Interval& iv : ring_) {
       wsum += iv.sum;
-      for (const HistogramBucket& b : iv.buckets) dense[b.index] += b.count;
+      apply(iv.buckets, false);
     }
-    out.buckets = std::move(t.buckets);
     Distribution& w = out.window;
     w.sum = wsum;
-    for (std::size_t i = 0; i < kBuckets; ++i) {
-      if (dense[i] == 0) continue;
-      w.buckets.push_back({static_cast<std::uint32_t>(i), dense[i]});
-      w.count += dense[i];
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      if (counts[k] == 0) continue;
+      w.buckets.push_back({t.buckets[k].index, counts[k]});
+      w.count += counts[k];
     }
+    out.buckets = std::move(t.buckets);
     if (!w.buckets.empty()) {
       w.min = clamp_to(bucket_midpoint(w.buckets.front().index), out);
       w.max = clamp_to(bucket_midpoint(w.buckets.back().index), out);

@@ -22,16 +22,30 @@ using statusz::Nanos;
 using statusz::Timer;
 
 // A `with` block or a decorated call timed by a Timer: time() returns one.
-// __enter__ reads the timer's clock, __exit__ reads it again and records the
-// difference (also when the block raised; the exception propagates). One
-// context may be entered again after it exited; entering it twice at once
-// (nesting, several threads) times from the later __enter__: use one time()
-// per block.
-struct TimerContext {
+// A plain CPython object (no pybind11 instance: creating one per `with`
+// would cost more than the timing). __enter__ reads the timer's clock,
+// __exit__ reads it again and records the difference (also when the block
+// raised; the exception propagates). It holds a reference to the Timer's
+// Python object, which keeps the timer (and its registry) alive. One context
+// may be entered again after it exited; entering it twice at once (nesting,
+// several threads) times from the later __enter__: use one time() per block.
+struct ContextObject {
+  PyObject_HEAD
+  PyObject* owner;  // the Timer's Python object
   Timer* timer;
-  Nanos start{0};
-  bool entered = false;
+  std::int64_t start;
+  bool entered;
 };
+
+PyTypeObject* g_context_type = nullptr;
+PyObject* g_timed = nullptr;  // _timed(time, fn): the decorator's wrapper
+
+void context_dealloc(PyObject* self) {
+  PyTypeObject* tp = Py_TYPE(self);
+  Py_XDECREF(reinterpret_cast<ContextObject*>(self)->owner);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
 
 template <class T>
 T* self_of(PyObject* self) {
@@ -138,27 +152,65 @@ PyObject* timer_update_ns(PyObject* self, PyObject* const* args,
 
 PyObject* context_enter(PyObject* self, PyObject* const*, Py_ssize_t nargs,
                         PyObject* kwnames) {
-  TimerContext* c = self_of<TimerContext>(self);
-  if (c == nullptr) return nullptr;
+  auto* c = reinterpret_cast<ContextObject*>(self);
   if (nargs != 0 || kwnames != nullptr) {
     PyErr_SetString(PyExc_TypeError, "__enter__() takes no arguments");
     return nullptr;
   }
   c->entered = true;
-  c->start = c->timer->clock().now();
+  c->start = c->timer->clock().now().count();
   Py_INCREF(self);
   return self;
 }
 
 PyObject* context_exit(PyObject* self, PyObject* const*, Py_ssize_t,
                        PyObject*) {
-  TimerContext* c = self_of<TimerContext>(self);
-  if (c == nullptr) return nullptr;
+  auto* c = reinterpret_cast<ContextObject*>(self);
   if (c->entered) {
     c->entered = false;
-    c->timer->update(c->timer->clock().now() - c->start);
+    c->timer->update(c->timer->clock().now() - Nanos(c->start));
   }
   Py_RETURN_FALSE;  // never swallows the block's exception
+}
+
+// Decorating: fn wrapped so that each call is timed by a fresh context.
+PyObject* context_call(PyObject* self, PyObject* args, PyObject* kwargs) {
+  PyObject* fn = nullptr;
+  if ((kwargs != nullptr && PyDict_GET_SIZE(kwargs) != 0) ||
+      !PyArg_UnpackTuple(args, "TimerContext", 1, 1, &fn)) {
+    if (!PyErr_Occurred()) {
+      PyErr_SetString(PyExc_TypeError, "TimerContext() takes one callable");
+    }
+    return nullptr;
+  }
+  if (!PyCallable_Check(fn)) {
+    PyErr_SetString(PyExc_TypeError, "Timer.time() decorates a callable");
+    return nullptr;
+  }
+  PyObject* time =
+      PyObject_GetAttrString(reinterpret_cast<ContextObject*>(self)->owner, "time");
+  if (time == nullptr) return nullptr;
+  PyObject* wrapped = PyObject_CallFunctionObjArgs(g_timed, time, fn, nullptr);
+  Py_DECREF(time);
+  return wrapped;
+}
+
+PyObject* timer_time(PyObject* self, PyObject* const*, Py_ssize_t nargs,
+                     PyObject* kwnames) {
+  Timer* t = self_of<Timer>(self);
+  if (t == nullptr) return nullptr;
+  if (nargs != 0 || kwnames != nullptr) {
+    PyErr_SetString(PyExc_TypeError, "time() takes no arguments");
+    return nullptr;
+  }
+  ContextObject* c = PyObject_New(ContextObject, g_context_type);
+  if (c == nullptr) return nullptr;
+  Py_INCREF(self);
+  c->owner = self;
+  c->timer = t;
+  c->start = 0;
+  c->entered = false;
+  return reinterpret_cast<PyObject*>(c);
 }
 
 PyMethodDef g_histogram_update = {
@@ -182,6 +234,14 @@ PyMethodDef g_timer_update_ns = {
     "update_ns($self, ns)\n--\n\n"
     "Records a duration of ns nanoseconds (an int, 0 <= ns < 2**63), as\n"
     "time.perf_counter_ns() differences give."};
+PyMethodDef g_timer_time = {
+    "time",
+    reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(timer_time)),
+    METH_FASTCALL | METH_KEYWORDS,
+    "time($self)\n--\n\n"
+    "A TimerContext: `with t.time(): ...` records the block's elapsed time;\n"
+    "`@t.time()` records each call of the decorated function. Both record\n"
+    "also when the body raises (the exception propagates)."};
 PyMethodDef g_context_enter = {
     "__enter__",
     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(context_enter)),
@@ -194,6 +254,31 @@ PyMethodDef g_context_exit = {
     "__exit__($self, exc_type, exc, tb)\n--\n\n"
     "Records the time since __enter__ (also when the block raised; the\n"
     "exception propagates). Returns False."};
+
+PyMethodDef g_context_methods[] = {
+    {g_context_enter.ml_name, g_context_enter.ml_meth, g_context_enter.ml_flags,
+     g_context_enter.ml_doc},
+    {g_context_exit.ml_name, g_context_exit.ml_meth, g_context_exit.ml_flags,
+     g_context_exit.ml_doc},
+    {nullptr, nullptr, 0, nullptr}};
+
+constexpr const char* kContextDoc =
+    "What Timer.time() returns: a context manager (`with t.time(): ...`) and a "
+    "decorator (`@t.time()`) that record the elapsed time of the block or of "
+    "each call, also when it raises (the exception propagates). Use one per "
+    "block: entering the same context twice at once times from the later "
+    "entry.";
+
+PyType_Slot g_context_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(context_dealloc)},
+    {Py_tp_call, reinterpret_cast<void*>(context_call)},
+    {Py_tp_methods, g_context_methods},
+    {Py_tp_doc, const_cast<char*>(kContextDoc)},
+    {0, nullptr}};
+
+PyType_Spec g_context_spec = {"statusz._core.TimerContext",
+                              static_cast<int>(sizeof(ContextObject)), 0,
+                              Py_TPFLAGS_DEFAULT, g_context_slots};
 
 void add_fast(py::handle cls, PyMethodDef* def) {
   PyObject* descr =
@@ -304,29 +389,12 @@ void register_timers(py::module_& m) {
   add_fast(hist_cls, &g_histogram_update);
 
   // ---- TimerContext -------------------------------------------------------
-  py::class_<TimerContext> ctx_cls(
-      m, "TimerContext", py::is_final(), py::custom_type_setup(gc_patients_setup),
-      "What Timer.time() returns: a context manager (`with t.time(): ...`) "
-      "and a decorator (`@t.time()`) that record the elapsed time of the "
-      "block or of each call, also when it raises. Use one per block: "
-      "entering the same context twice at once times from the later entry.");
-  ctx_cls.def(
-      "__call__",
-      [timed](py::object self, py::object fn) {
-        if (!PyCallable_Check(fn.ptr())) {
-          throw py::type_error("Timer.time() decorates a callable");
-        }
-        TimerContext& c = self.cast<TimerContext&>();
-        py::object timer = py::cast(c.timer, py::return_value_policy::reference);
-        // The timer's Python object: alive while this context is (time()'s
-        // keep_alive), and then while the wrapper holds its time method.
-        return timed(timer.attr("time"), fn);
-      },
-      arg("fn"),
-      "Decorates fn: every call is timed (also when it raises). Keeps fn's "
-      "name and docstring (functools.wraps).");
-  add_fast(ctx_cls, &g_context_enter);
-  add_fast(ctx_cls, &g_context_exit);
+  g_timed = timed.release().ptr();  // kept for the module's lifetime
+  g_context_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&g_context_spec));
+  if (g_context_type == nullptr) throw py::error_already_set();
+  m.attr("TimerContext") = py::reinterpret_steal<py::object>(
+      reinterpret_cast<PyObject*>(g_context_type));
+  Py_INCREF(g_context_type);  // the module's reference above, and ours
 
   // ---- Timer ----------------------------------------------------------------
   py::class_<Timer> timer_cls(
@@ -349,17 +417,6 @@ void register_timers(py::module_& m) {
            py::keep_alive<1, 2>(),
            "A standalone timer on `clock` (default_clock() if None; its now() "
            "is what time() reads).")
-      .def(
-          "time",
-          [](Timer& t) {
-            auto c = std::make_unique<TimerContext>();
-            c->timer = &t;
-            return c;
-          },
-          py::keep_alive<0, 1>(),
-          "A TimerContext: `with t.time(): ...` records the block's elapsed "
-          "time; `@t.time()` records each call of the decorated function. "
-          "Both record also when the body raises.")
       .def_property_readonly(
           "count", [](const Timer& t) { return t.meter().count(); },
           "Durations recorded so far.")
@@ -402,6 +459,7 @@ void register_timers(py::module_& m) {
       .def("__repr__", [](const Timer& t) {
         return "Timer(count=" + std::to_string(t.meter().count()) + ")";
       });
+  add_fast(timer_cls, &g_timer_time);
   add_fast(timer_cls, &g_timer_update);
   add_fast(timer_cls, &g_timer_update_ns);
 
