@@ -19,8 +19,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cmath>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -44,8 +44,7 @@ const std::vector<std::uint64_t>& values() {
     std::mt19937_64 rng(12);
     std::uniform_real_distribution<double> exponent(3.0, 6.0);
     for (std::size_t i = 0; i < kValues; ++i) {
-      out->push_back(
-          static_cast<std::uint64_t>(std::pow(10.0, exponent(rng))));
+      out->push_back(static_cast<std::uint64_t>(std::pow(10.0, exponent(rng))));
     }
     return out;
   }();
@@ -91,7 +90,8 @@ void hist_base_mutex(benchmark::State& state) {
 }
 
 struct AtomicHistogram {
-  std::array<std::atomic<std::uint64_t>, statusz::Histogram::kBuckets> buckets{};
+  std::array<std::atomic<std::uint64_t>, statusz::Histogram::kBuckets>
+      buckets{};
   std::atomic<std::uint64_t> sum{0};
 };
 AtomicHistogram& atomic_histogram() {
@@ -133,7 +133,8 @@ void hist_statusz_update(benchmark::State& state) {
   finish(state);
 }
 
-// ---- Timer::time() -----------------------------------------------------------
+// ---- Timer::time()
+// -----------------------------------------------------------
 
 statusz::Timer& steady_timer() {
   static auto* t = new statusz::Timer();  // default_clock(): steady_clock
@@ -160,7 +161,8 @@ void timer_base_two_reads_update(benchmark::State& state) {
   finish(state);
 }
 
-// ---- snapshot and memory -------------------------------------------------------
+// ---- snapshot and memory
+// -------------------------------------------------------
 
 constexpr int kWriters = 8;
 
