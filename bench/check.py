@@ -7,6 +7,7 @@ the benchmark suite as a ratio against its baseline, and whether it holds.
     python3 bench/check.py results.json --strict    # exit 1 if a target misses
     python3 bench/check.py results.json --hot       # only the hot-path targets
                                                     # (a run filtered to them)
+    python3 bench/check.py results.json --histogram # only issue 12's targets
 
 Every figure is the median over the repetitions of the run (computed here from
 the per-repetition entries, or taken from the `median` aggregate when only
@@ -276,8 +277,58 @@ def sorted_note(r, ours):
             f" {fmt(r.ns(other) / 1e3)} us: x{fmt(r.ns(other) / r.ns(ours))}")
 
 
+HIST_MEM = "mem/histogram/iterations:1/repeats:1"
+
+
+def histogram_targets(r):
+    """Issue 12's table: Histogram::update and Timer::time() against the
+    baselines of bench_histogram.cpp (same binary and run)."""
+    out = []
+    fa = hot("hist/base/fetch_add", 1)
+    u1, u2 = hot("hist/statusz/update", 1), hot("hist/statusz/update", 2)
+    mx1, mx2 = hot("hist/base/mutex_buckets", 1), hot("hist/base/mutex_buckets", 2)
+    ab1, ab2 = hot("hist/base/atomic_buckets", 1), hot("hist/base/atomic_buckets", 2)
+    ratio = r.ns(u1) / r.ns(fa)
+    out.append(Target("Histogram::update, 1 thread / shared relaxed fetch_add",
+                      ratio, "<= 1.0", ratio <= 1.0,
+                      f"{fmt(r.ns(u1))} ns vs {fmt(r.ns(fa))} ns", (u1, fa)))
+    ratio = r.ips(u2) / r.ips(u1)
+    out.append(Target("Histogram::update, 2 threads on one histogram: aggregate / 1 thread",
+                      ratio, ">= 1.8", ratio >= 1.8,
+                      f"{fmt(r.ips(u2) / 1e6)} vs {fmt(r.ips(u1) / 1e6)} M/s ({used(r, u2)} with both cores)",
+                      (u1, u2)))
+    for threads, (u, mx), want in [(1, (u1, mx1), 5), (2, (u2, mx2), 20)]:
+        ratio = r.ips(u) / r.ips(mx)
+        out.append(Target(f"Histogram::update, {threads} thread(s): times a mutex-guarded bucket array + sum",
+                          ratio, f">= {want}", ratio >= want,
+                          f"{fmt(r.ips(u) / 1e6)} vs {fmt(r.ips(mx) / 1e6)} M/s", (u, mx)))
+    for threads, (u, ab), want in [(1, (u1, ab1), 1), (2, (u2, ab2), 5)]:
+        ratio = r.ips(u) / r.ips(ab)
+        out.append(Target(f"Histogram::update, {threads} thread(s): times a shared array of atomic buckets",
+                          ratio, f"> {want}" if want == 1 else f">= {want}",
+                          ratio > want if want == 1 else ratio >= want,
+                          f"{fmt(r.ips(u) / 1e6)} vs {fmt(r.ips(ab) / 1e6)} M/s", (u, ab)))
+    scope, base = hot("hist/statusz/timer_scope", 1), hot("hist/base/two_steady_reads_update", 1)
+    ratio = r.ns(scope) / r.ns(base)
+    out.append(Target("Timer::time() scope, empty body / (2 steady-clock reads + 1 update)",
+                      ratio, "<= 1.0", ratio <= 1.05,
+                      f"{fmt(r.ns(scope))} ns vs {fmt(r.ns(base))} ns (5 % noise allowed)", (scope, base)))
+    snap = hot("hist/statusz/snapshot_quantiles", 1)
+    out.append(Target("snapshot + 6 quantiles of one histogram (8 writer threads, 3 decades), us",
+                      r.ns(snap) / 1e3, "<= 20", r.ns(snap) <= 20e3, f"{fmt(r.ns(snap))} ns", (snap,)))
+    if r.has(HIST_MEM):
+        total = r.field(HIST_MEM, "bytes_per_histogram_8_writers")[0]
+        out.append(Target("memory: bytes per histogram, 8 writer threads over 3 decades",
+                          total, "<= 65536", total <= 65536,
+                          f"object {fmt(r.field(HIST_MEM, 'bytes_per_histogram_object')[0])} B"
+                          f" + 8 x {fmt(r.field(HIST_MEM, 'bytes_per_writer_thread')[0])} B per writer thread"))
+    return out
+
+
 def targets(r):
     out = hot_path_targets(r)
+    if r.has(hot("hist/statusz/update", 1)):
+        out += histogram_targets(r)
     out += keyed_targets(r, "statusz/keyed_inc", "")
     ours, theirs = doc("statusz/doc_json_pretty", 0), doc("base/nlohmann_doc_pretty", 0)
     ratio = r.ns(theirs) / r.ns(ours)
@@ -479,10 +530,16 @@ def main():
     ap.add_argument("--hot", action="store_true",
                     help="judge only the hot-path targets (issue 13's table), e.g. for a run"
                          " filtered to them")
+    ap.add_argument("--histogram", action="store_true",
+                    help="judge only the histogram targets (issue 12's table), for a run"
+                         " filtered to 'hist/|mem/histogram'")
     args = ap.parse_args()
     r = Results(args.json)
     try:
-        ts = hot_path_targets(r) if args.hot else targets(r)
+        if args.histogram:
+            ts = histogram_targets(r)
+        else:
+            ts = hot_path_targets(r) if args.hot else targets(r)
         ps = []  # prototypes of proposed header changes: none open
     except KeyError as e:
         sys.exit(f"check.py: no result for {e} (run the whole suite, without a filter)")

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Per-call cost of statusz's hot calls from Python, against prometheus_client
 and a plain Python counter under a threading.Lock, in one and two threads;
+Histogram.update and `with Timer.time()` against prometheus_client's Histogram;
 plus rendering the seed document (tests/data/serverstatus-sample.json).
 
     python bench/python_bench.py                 # table on stdout
@@ -15,6 +16,7 @@ Needs: statusz (pip install .) and prometheus_client.
 """
 
 import argparse
+import functools
 import gc
 import importlib.metadata
 import json
@@ -57,6 +59,13 @@ def subjects():
     for k in KEYS:
         keyed.inc(k)
 
+    hist = reg.histogram(base + "bodyBytes")
+    timer = reg.timer(base + "latency")
+
+    def timer_with():
+        with timer.time():
+            pass
+
     lock = threading.Lock()
 
     class Plain:
@@ -77,6 +86,9 @@ def subjects():
         "statusz Meter.mark()": (meter.mark, False),
         "statusz Counter.inc()": (counter.inc, False),
         "statusz KeyedCounter.inc(key)": (keyed.inc, True),
+        "statusz Histogram.update(v) (via functools.partial)": (
+            functools.partial(hist.update, 12345), False),
+        "statusz `with Timer.time(): pass` (in a function)": (timer_with, False),
         "Python += 1 under threading.Lock": (locked_inc, False),
         "loop + call overhead (frozenset().__contains__(key))": (
             empty_set.__contains__, True),
@@ -92,6 +104,15 @@ def subjects():
         def labels_inc(key):
             pl.labels(key).inc()
 
+        ph = prometheus_client.Histogram("chat_latency_seconds", "latency", registry=preg)
+
+        def ph_with():
+            with ph.time():
+                pass
+
+        out["prometheus_client Histogram.observe(v) (via functools.partial)"] = (
+            functools.partial(ph.observe, 0.012345), False)
+        out["prometheus_client `with Histogram.time(): pass` (in a function)"] = (ph_with, False)
         out["prometheus_client Counter.inc()"] = (pc.inc, False)
         out["prometheus_client Counter.labels(key).inc()"] = (labels_inc, True)
     return out
@@ -238,6 +259,10 @@ def main(argv=None):
         ("statusz Meter.mark()", "prometheus_client Counter.inc()"),
         ("statusz Counter.inc()", "prometheus_client Counter.inc()"),
         ("statusz KeyedCounter.inc(key)", "prometheus_client Counter.labels(key).inc()"),
+        ("statusz Histogram.update(v) (via functools.partial)",
+         "prometheus_client Histogram.observe(v) (via functools.partial)"),
+        ("statusz `with Timer.time(): pass` (in a function)",
+         "prometheus_client `with Histogram.time(): pass` (in a function)"),
         ("statusz Meter.mark()", "Python += 1 under threading.Lock"),
         ("statusz Counter.inc()", "Python += 1 under threading.Lock"),
         ("statusz KeyedCounter.inc(key)", "Python += 1 under threading.Lock"),

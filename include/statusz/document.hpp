@@ -10,7 +10,12 @@
 // "status" (then "durationMs" and, if not empty, "message", with details);
 // a meter is {"fiveMinuteRate", "oneMinuteRate", "fifteenMinuteRate",
 // "count", "meanRate"}; a keyed counter {key: count, ...}; a counter an
-// integer; a gauge its value. Without details only the groups with a probe
+// integer; a gauge its value; a timer is a meter's members then "durationMs":
+// {"min", "mean", "max", "stddev", "p50", "p75", "p95", "p98", "p99",
+// "p999"} in milliseconds (doubles) over the sliding window (0 when it is
+// empty); a histogram is {"count", "sum", then the same statistics in its own
+// unit over the window} (count and sum cumulative, as the meter's count).
+// Without details only the groups with a probe
 // at or below them appear, with their status alone.
 // Cost: one Value per node, built once per walk. Thread-safety: a builder is
 // used by one walk; the free functions are pure.
@@ -18,14 +23,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "clock.hpp"
+#include "histogram.hpp"
 #include "json.hpp"
 #include "meter.hpp"
+#include "timer.hpp"
 #include "value.hpp"
 #include "visitor.hpp"
 
@@ -46,6 +54,16 @@ inline constexpr std::string_view kMeanRate = "meanRate";
 inline constexpr std::string_view kOneMinuteRate = "oneMinuteRate";
 inline constexpr std::string_view kFiveMinuteRate = "fiveMinuteRate";
 inline constexpr std::string_view kFifteenMinuteRate = "fifteenMinuteRate";
+// A timer's and a histogram's statistics (over the window).
+inline constexpr std::string_view kSum = "sum";
+inline constexpr std::string_view kMin = "min";
+inline constexpr std::string_view kMean = "mean";
+inline constexpr std::string_view kMax = "max";
+inline constexpr std::string_view kStddev = "stddev";
+// The quantiles shown, with their names.
+inline constexpr std::pair<std::string_view, double> kQuantiles[] = {
+    {"p50", 0.5},  {"p75", 0.75}, {"p95", 0.95},
+    {"p98", 0.98}, {"p99", 0.99}, {"p999", 0.999}};
 // At the top level (no path may start with one of these).
 inline constexpr std::string_view kTopLevel[] = {
     kWithDetails, kStatus, kHostName, kDate, kVersion, kDurationMs};
@@ -74,6 +92,41 @@ inline Value meter_value(const MeterSnapshot& s) {
                  s.fifteen_minute_rate);
   o.emplace_back(std::string(document_names::kCount), s.count);
   o.emplace_back(std::string(document_names::kMeanRate), s.mean_rate);
+  return Value(std::move(o));
+}
+
+// The window's min, mean, max, stddev and quantiles, each times `scale`.
+inline void append_distribution(Object& o, const Distribution& w,
+                                double scale) {
+  namespace n = document_names;
+  o.emplace_back(std::string(n::kMin), static_cast<double>(w.min) * scale);
+  o.emplace_back(std::string(n::kMean), w.mean() * scale);
+  o.emplace_back(std::string(n::kMax), static_cast<double>(w.max) * scale);
+  o.emplace_back(std::string(n::kStddev), w.stddev() * scale);
+  for (const auto& [name, q] : n::kQuantiles) {
+    o.emplace_back(std::string(name), w.quantile(q) * scale);
+  }
+}
+
+// A timer: the meter's members, then "durationMs" over the window.
+inline Value timer_value(const TimerSnapshot& s) {
+  Value v = meter_value(s.meter());
+  Object d;
+  d.reserve(4 + std::size(document_names::kQuantiles));
+  append_distribution(d, s.window, 1e-6);
+  Object o = std::move(v.as_object());
+  o.emplace_back(std::string(document_names::kDurationMs), std::move(d));
+  return Value(std::move(o));
+}
+
+// A histogram: cumulative count and sum, then the window's statistics in the
+// histogram's unit.
+inline Value histogram_value(const HistogramSnapshot& s) {
+  Object o;
+  o.reserve(6 + std::size(document_names::kQuantiles));
+  o.emplace_back(std::string(document_names::kCount), s.count);
+  o.emplace_back(std::string(document_names::kSum), s.sum);
+  append_distribution(o, s.window, 1.0);
   return Value(std::move(o));
 }
 
@@ -136,6 +189,12 @@ class DocumentBuilder final : public RegistryVisitor {
   }
   void gauge(const NodeView& node, const Value& value) override {
     add(node, copy_to_json_depth(value, static_cast<int>(node.depth)));
+  }
+  void timer(const NodeView& node, const TimerSnapshot& s) override {
+    add(node, timer_value(s));
+  }
+  void histogram(const NodeView& node, const HistogramSnapshot& s) override {
+    add(node, histogram_value(s));
   }
 
   // The document: what the walk gave, then the top-level fields.

@@ -11,6 +11,16 @@
 //                          name kept as it is, counter or gauge; the first
 //                          gauge to declare a name has it, later ones fall
 //                          back to their path's)
+//  - Timer              -> histogram <prefix>_<path>_seconds (_bucket{le},
+//                          _sum, _count: cumulative, in seconds)
+//                          gauge <prefix>_<path>_rate{window=...} as a Meter
+//  - Histogram          -> histogram <prefix>_<path> (in its own unit)
+//    Every `le` is the upper end of one of the histogram's internal buckets,
+//    so each bucket count is exact: a bound chosen in PrometheusOptions
+//    (timer_bounds_seconds, histogram_bounds) is moved up to the upper end
+//    of the internal bucket that holds it (at most 1/64 above it; duplicates
+//    merge). Without histogram_bounds, a histogram's bounds are 2^k - 1 (all
+//    values below 2^k) for k = 0, 1, ... up to the first above its maximum.
 //  - each probe         -> gauge    <prefix>_probe_status{path,status} one-hot
 //                          gauge    <prefix>_probe_duration_seconds{path}
 //  - the server         -> gauge    <prefix>_status{status} one-hot
@@ -34,6 +44,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <limits>
 #include <string>
@@ -43,8 +55,10 @@
 
 #include "detail/prometheus_names.hpp"
 #include "detail/utf8.hpp"
+#include "histogram.hpp"
 #include "json.hpp"
 #include "registry.hpp"
+#include "timer.hpp"
 #include "visitor.hpp"
 
 namespace statusz {
@@ -56,6 +70,12 @@ inline constexpr std::string_view kDefaultPrometheusPrefix = "statusz";
 struct PrometheusOptions {
   std::string prefix = std::string(kDefaultPrometheusPrefix);
   ExpositionFormat format = ExpositionFormat::Text004;
+  // The `le` bounds of timers (seconds) and histograms (their unit); each is
+  // moved up to an internal bucket's upper end (see the mapping above).
+  std::vector<double> timer_bounds_seconds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+      0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60};
+  std::vector<double> histogram_bounds;  // empty: 2^k - 1, see above
 };
 
 constexpr std::string_view content_type(ExpositionFormat f) noexcept {
@@ -111,6 +131,78 @@ inline void append_number(std::string& out, double d) {
   }
 }
 
+// A bucket bound as prometheus_client's floatToGoString() writes it (the
+// canonical form its OpenMetrics parser checks `le` against): Python's
+// repr() (shortest digits; exponent form below 1e-4 and from 1e16), with
+// Go's exponent form from 1e6 up.
+inline void append_bound(std::string& out, double d) {
+  if (std::isinf(d)) {
+    out += "+Inf";
+    return;
+  }
+  char buf[40];
+  int len = 0;
+  for (int precision = 0; precision <= 17; ++precision) {
+    len = std::snprintf(buf, sizeof buf, "%.*e", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  const std::string_view sci(buf, static_cast<std::size_t>(len));
+  const std::size_t e = sci.find('e');
+  std::string digits(1, sci[0]);
+  if (e > 1) digits.append(sci.substr(2, e - 2));
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  const int exp = std::atoi(buf + e + 1);
+  const auto exponent_form = [&] {
+    out.push_back(digits[0]);
+    if (digits.size() > 1) {
+      out.push_back('.');
+      out.append(digits, 1, std::string::npos);
+    }
+    char ebuf[16];
+    std::snprintf(ebuf, sizeof ebuf, "e%c%02d", exp < 0 ? '-' : '+',
+                  exp < 0 ? -exp : exp);
+    out += ebuf;
+  };
+  if (d != 0 && (exp < -4 || exp >= 6)) {
+    exponent_form();
+  } else if (d == 0) {
+    out += "0.0";
+  } else if (exp < 0) {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-exp - 1), '0');
+    out += digits;
+  } else {
+    const auto whole = static_cast<std::size_t>(exp) + 1;
+    if (digits.size() <= whole) {
+      out += digits;
+      out.append(whole - digits.size(), '0');
+      out += ".0";
+    } else {
+      out.append(digits, 0, whole);
+      out.push_back('.');
+      out.append(digits, whole, std::string::npos);
+    }
+  }
+}
+
+// The internal bucket upper ends for `bounds` (each times `scale`, moved up
+// to the upper end of its bucket), ascending, without duplicates; negative
+// and NaN bounds are dropped.
+inline std::vector<std::uint64_t> snap_bounds(const std::vector<double>& bounds,
+                                              double scale) {
+  std::vector<std::uint64_t> out;
+  for (double b : bounds) {
+    const double v = std::floor(b * scale);
+    if (!(v >= 0)) continue;
+    const std::uint64_t n =
+        v >= 0x1p64 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(v);
+    out.push_back(Histogram::bucket_upper(Histogram::bucket_index(n)));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 class Exposition {
  public:
   explicit Exposition(const PrometheusOptions& o)
@@ -126,9 +218,27 @@ class Exposition {
                           bool counter, std::string_view help_head,
                           std::string_view help_path = {},
                           std::string_view help_tail = {}, bool fixed = false) {
+    return typed_family(path, suffix, counter ? " counter\n" : " gauge\n",
+                        counter, help_head, help_path, help_tail, fixed);
+  }
+  // A histogram family: its samples are name + _bucket, _sum and _count.
+  std::string_view histogram_family(std::string_view path,
+                                    std::string_view suffix,
+                                    std::string_view help_head,
+                                    std::string_view help_path,
+                                    std::string_view help_tail) {
+    return typed_family(path, suffix, " histogram\n", false, help_head,
+                        help_path, help_tail, false);
+  }
+
+  std::string_view typed_family(std::string_view path, std::string_view suffix,
+                                std::string_view type_line, bool counter,
+                                std::string_view help_head,
+                                std::string_view help_path,
+                                std::string_view help_tail, bool fixed) {
     starts_.push_back(out_.size());
     name_ = names_.add(path, suffix, help_head, help_path, help_tail, fixed);
-    return begin_family(counter, help_head, help_path, help_tail);
+    return begin_family(type_line, counter, help_head, help_path, help_tail);
   }
 
   // Starts the family a gauge declared for itself (GaugeExposition): `name`
@@ -137,7 +247,8 @@ class Exposition {
                                    std::string_view help) {
     starts_.push_back(out_.size());
     name_ = names_.add_verbatim(name);
-    return begin_family(counter, {}, help, {});
+    return begin_family(counter ? " counter\n" : " gauge\n", counter, {}, help,
+                        {});
   }
 
   using Labels =
@@ -151,6 +262,15 @@ class Exposition {
   void sample(std::string_view name, Labels labels, std::int64_t value) {
     begin_sample(name, labels);
     append_json_int(out_, value);
+    out_.push_back('\n');
+  }
+  // A histogram's bucket: name_bucket{le="bound"} count.
+  void bucket(std::string_view name, double le, std::uint64_t count) {
+    out_ += name;
+    out_ += "_bucket{le=\"";
+    append_bound(out_, le);
+    out_ += "\"} ";
+    append_json_uint(out_, count);
     out_.push_back('\n');
   }
   // Counts: exact in both formats, 2^63 and above included.
@@ -168,7 +288,8 @@ class Exposition {
 
  private:
   // Writes the HELP and TYPE lines of the family just named (name_).
-  std::string_view begin_family(bool counter, std::string_view help_head,
+  std::string_view begin_family(std::string_view type_line, bool counter,
+                                std::string_view help_head,
                                 std::string_view help_path,
                                 std::string_view help_tail) {
     // Text 0.0.4 names a counter family by its sample name (..._total);
@@ -185,7 +306,7 @@ class Exposition {
     out_ += help_tail;
     out_ += "\n# TYPE ";
     out_ += family_name;
-    out_ += counter ? " counter\n" : " gauge\n";
+    out_ += type_line;
     return name_;
   }
 
@@ -252,7 +373,9 @@ class PrometheusWriter final : public RegistryVisitor {
                    std::string version)
       : e_(options),
         host_name_(std::move(host_name)),
-        version_(std::move(version)) {}
+        version_(std::move(version)),
+        timer_bounds_(detail::snap_bounds(options.timer_bounds_seconds, 1e9)),
+        histogram_bounds_(detail::snap_bounds(options.histogram_bounds, 1)) {}
 
   void open_group(const NodeView& group, const ProbeReport* probe) override {
     if (probe != nullptr) probes_.push_back({std::string(group.path), *probe});
@@ -307,6 +430,41 @@ class PrometheusWriter final : public RegistryVisitor {
     }
   }
 
+  void timer(const NodeView& node, const TimerSnapshot& s) override {
+    std::string name(e_.histogram_family(node.path, "_seconds",
+                                         "statusz timer ", node.path,
+                                         ": durations in seconds"));
+    for (std::uint64_t le : timer_bounds_) {
+      e_.bucket(name, static_cast<double>(le) / 1e9, s.count_at_most(le));
+    }
+    finish_histogram(name, s, static_cast<double>(s.sum) / 1e9);
+    const std::string_view rate =
+        e_.family(node.path, "_rate", false, "statusz timer ", node.path,
+                  ": events per second by window");
+    e_.sample(rate, {{"window", "mean"}}, s.mean_rate);
+    e_.sample(rate, {{"window", "1m"}}, s.one_minute_rate);
+    e_.sample(rate, {{"window", "5m"}}, s.five_minute_rate);
+    e_.sample(rate, {{"window", "15m"}}, s.fifteen_minute_rate);
+  }
+
+  void histogram(const NodeView& node, const HistogramSnapshot& s) override {
+    std::string name(e_.histogram_family(node.path, "", "statusz histogram ",
+                                         node.path, ": values"));
+    if (histogram_bounds_.empty()) {
+      for (unsigned k = 0; k <= 64; ++k) {
+        const std::uint64_t le =
+            k == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << k) - 1;
+        e_.bucket(name, static_cast<double>(le), s.count_at_most(le));
+        if (le >= s.max) break;
+      }
+    } else {
+      for (std::uint64_t le : histogram_bounds_) {
+        e_.bucket(name, static_cast<double>(le), s.count_at_most(le));
+      }
+    }
+    finish_histogram(name, s, static_cast<double>(s.sum));
+  }
+
   void end(Status server) override {
     static constexpr Status kStatuses[] = {Status::Ok, Status::Warning,
                                            Status::Unknown, Status::Ko};
@@ -357,6 +515,13 @@ class PrometheusWriter final : public RegistryVisitor {
     return e_.family(node.path, "", false, "statusz gauge ", node.path);
   }
 
+  void finish_histogram(const std::string& name, const Distribution& s,
+                        double sum) {
+    e_.bucket(name, std::numeric_limits<double>::infinity(), s.count);
+    e_.sample(name + "_sum", {}, sum);
+    e_.sample(name + "_count", {}, s.count);
+  }
+
   static constexpr std::string_view kDroppedHelp =
       ": increments whose key was refused (counted under __overflow__)";
   static_assert(KeyedCounter::kOverflowKey == "__overflow__");
@@ -365,7 +530,9 @@ class PrometheusWriter final : public RegistryVisitor {
   std::string host_name_;
   std::string version_;
   std::vector<std::pair<std::string, ProbeReport>> probes_;
-  std::vector<std::string> declared_;  // the gauges' own family names
+  std::vector<std::string> declared_;            // the gauges' own family names
+  std::vector<std::uint64_t> timer_bounds_;      // nanoseconds
+  std::vector<std::uint64_t> histogram_bounds_;  // empty: powers of two
 };
 
 // Runs the probes and renders every metric of `reg` (see the mapping above).

@@ -46,12 +46,14 @@
 #include "detail/utf8.hpp"
 #include "document.hpp"
 #include "gauge.hpp"
+#include "histogram.hpp"
 #include "json.hpp"
 #include "keyed_counter.hpp"
 #include "meter.hpp"
 #include "probe.hpp"
 #include "status.hpp"
 #include "time_zone.hpp"
+#include "timer.hpp"
 #include "value.hpp"
 #include "visitor.hpp"
 
@@ -149,6 +151,27 @@ class Registry {
     return *get_or_create(path, Kind::KeyedCounter, [max_keys](Node& n) {
               n.keyed = std::make_unique<KeyedCounter>(max_keys);
             }).keyed;
+  }
+
+  // window_ticks (the sliding window, in 5-s ticks) applies when the
+  // histogram or timer is created; an existing one is returned as it is.
+  Histogram& histogram(
+      std::string_view path,
+      std::size_t window_ticks = Histogram::kDefaultWindowTicks) {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
+    std::lock_guard<std::mutex> g(mu_);
+    return *get_or_create(path, Kind::Histogram, [&](Node& n) {
+              n.histogram = std::make_unique<Histogram>(*clock_, window_ticks);
+            }).histogram;
+  }
+
+  Timer& timer(std::string_view path,
+               std::size_t window_ticks = Histogram::kDefaultWindowTicks) {
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
+    std::lock_guard<std::mutex> g(mu_);
+    return *get_or_create(path, Kind::Timer, [&](Node& n) {
+              n.timer = std::make_unique<Timer>(*clock_, window_ticks);
+            }).timer;
   }
 
   // Registers (or replaces the function of) a gauge.
@@ -333,6 +356,8 @@ class Registry {
     std::unique_ptr<Counter> counter;
     std::unique_ptr<KeyedCounter> keyed;
     std::unique_ptr<Gauge> gauge;
+    std::unique_ptr<Histogram> histogram;
+    std::unique_ptr<Timer> timer;
 
     static constexpr std::size_t kIndexFrom = 16;
 
@@ -598,6 +623,12 @@ class Registry {
         v.gauge(gauge_view, n.gauge->value());
         break;
       }
+      case Kind::Histogram:
+        v.histogram(view, n.histogram->snapshot());
+        break;
+      case Kind::Timer:
+        v.timer(view, n.timer->snapshot());
+        break;
     }
     path.resize(mark);
   }

@@ -1,13 +1,14 @@
-// statusz: lock-free meters, counters, keyed counters, gauges and timed
-// health probes that make a server status document. This umbrella header
-// includes the whole library; each header says what its type costs and what
-// is thread-safe.
+// statusz: lock-free meters, counters, keyed counters, gauges, histograms,
+// timers and timed health probes that make a server status document. This
+// umbrella header includes the whole library; each header says what its type
+// costs and what is thread-safe.
 #pragma once
 
 #include "clock.hpp"
 #include "counter.hpp"
 #include "document.hpp"
 #include "gauge.hpp"
+#include "histogram.hpp"
 #include "http.hpp"
 #include "json.hpp"
 #include "keyed_counter.hpp"
@@ -19,6 +20,7 @@
 #include "status.hpp"
 #include "textfile.hpp"
 #include "time_zone.hpp"
+#include "timer.hpp"
 #include "value.hpp"
 #include "version.hpp"
 #include "visitor.hpp"

@@ -21,11 +21,20 @@
 #include "meter.hpp"
 #include "probe.hpp"
 #include "status.hpp"
+#include "timer.hpp"
 #include "value.hpp"
 
 namespace statusz {
 
-enum class Kind { Group, Meter, Counter, KeyedCounter, Gauge };
+enum class Kind {
+  Group,
+  Meter,
+  Counter,
+  KeyedCounter,
+  Gauge,
+  Histogram,
+  Timer
+};
 
 constexpr std::string_view to_string(Kind k) noexcept {
   switch (k) {
@@ -39,6 +48,10 @@ constexpr std::string_view to_string(Kind k) noexcept {
       return "keyed counter";
     case Kind::Gauge:
       return "gauge";
+    case Kind::Histogram:
+      return "histogram";
+    case Kind::Timer:
+      return "timer";
   }
   return "group";
 }
@@ -80,6 +93,10 @@ class RegistryVisitor {
   // dropped().
   virtual void keyed(const NodeView& /*node*/, const KeyedCounter& /*k*/) {}
   virtual void gauge(const NodeView& /*node*/, const Value& /*value*/) {}
+  // Durations in nanoseconds; `s` has the meter's figures too.
+  virtual void timer(const NodeView& /*node*/, const TimerSnapshot& /*s*/) {}
+  virtual void histogram(const NodeView& /*node*/,
+                         const HistogramSnapshot& /*s*/) {}
 
   // After the last node.
   virtual void end(Status /*server*/) {}

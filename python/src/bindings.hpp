@@ -28,6 +28,8 @@ void register_metrics(py::module_& m);
 void register_probes(py::module_& m);
 // Kind, KindError, Registry, and to_json().
 void register_registry(py::module_& m);
+// Timer, Histogram, TimerContext, Registry.timer() / .histogram().
+void register_timers(py::module_& m);
 // HttpHandler: the C++ HTTP handler, which statusz.serve() holds.
 void register_http(py::module_& m);
 // Registry.process_metrics() (statusz/process.hpp).

@@ -15,6 +15,7 @@ PYBIND11_MODULE(_core, m, py::mod_gil_used()) {
   register_metrics(m);
   register_probes(m);
   register_registry(m);
+  register_timers(m);
   register_http(m);
   register_process(m);
 

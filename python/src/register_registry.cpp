@@ -78,6 +78,8 @@ void register_registry(py::module_& m) {
       .value("COUNTER", statusz::Kind::Counter, "A Counter.")
       .value("KEYED_COUNTER", statusz::Kind::KeyedCounter, "A KeyedCounter.")
       .value("GAUGE", statusz::Kind::Gauge, "A Gauge.")
+      .value("HISTOGRAM", statusz::Kind::Histogram, "A Histogram.")
+      .value("TIMER", statusz::Kind::Timer, "A Timer.")
       .finalize();
 
   g_kind_error = PyErr_NewExceptionWithDoc(

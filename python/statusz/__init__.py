@@ -1,6 +1,7 @@
-"""statusz: lock-free meters, counters, keyed counters, gauges and health
-probes that produce a server status document (the ``GET /serverstatus``
-document of the spec), from Python, with the C++ library's renderer.
+"""statusz: lock-free meters, counters, keyed counters, gauges, timers,
+histograms and health probes that produce a server status document (the
+``GET /serverstatus`` document of the spec), from Python, with the C++
+library's renderer.
 
 >>> import statusz
 >>> reg = statusz.Registry(host_name="app1", version="49.2470")
@@ -21,6 +22,7 @@ from ._core import (
     Clock,
     Counter,
     Gauge,
+    Histogram,
     HttpHandler,
     Kind,
     KindError,
@@ -32,6 +34,8 @@ from ._core import (
     Registry,
     Status,
     SteadyClock,
+    Timer,
+    TimerContext,
     __version__,
     default_clock,
     to_json,
@@ -47,6 +51,7 @@ __all__ = [
     "Clock",
     "Counter",
     "Gauge",
+    "Histogram",
     "HttpHandler",
     "KeyedCounter",
     "Kind",
@@ -59,6 +64,8 @@ __all__ = [
     "Status",
     "StatusServer",
     "SteadyClock",
+    "Timer",
+    "TimerContext",
     "__version__",
     "default_clock",
     "serve",

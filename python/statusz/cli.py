@@ -1,8 +1,10 @@
 """The ``statusz`` command (also ``python -m statusz``).
 
-  statusz demo [--host H] [--port 8080]      run the demo service
+  statusz demo [--host H] [--port 8080] [--latency]
+                                             run the demo service
   statusz get URL [--details] [--pretty]     fetch and print a document
   statusz check URL [-w RANGE] [-c RANGE] [--timeout S]
+                [--warning-p99-ms MS] [--critical-p99-ms MS] [--timer PATH]
                                              a Nagios/Icinga plugin
   statusz watch URL [--interval S]           a live terminal view
   statusz --version
@@ -183,6 +185,24 @@ def _is_meter(v: Any) -> bool:
     return isinstance(v, dict) and {"count", "meanRate", "oneMinuteRate"} <= v.keys()
 
 
+def _is_timer(v: Any) -> bool:
+    """A timer: a meter's members plus ``durationMs`` statistics."""
+    return _is_meter(v) and isinstance(v.get("durationMs"), dict)
+
+
+def _timers(doc: dict, only: Optional[Sequence[str]] = None) -> List[Tuple[str, dict]]:
+    """(path, node) of the document's timers, or of those at `only`'s paths."""
+    found = [(p, v) for p, v in _walk(doc) if _is_timer(v)]
+    if only:
+        found = [(p, v) for p, v in found if p in only]
+    return found
+
+
+def _ms(stats: dict, key: str) -> Optional[float]:
+    v = stats.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
 def _ratios(doc: dict) -> List[Tuple[str, float]]:
     return [(p, float(v)) for p, v in _walk(doc)
             if p.endswith("ErrorsRatio") and isinstance(v, (int, float))
@@ -270,11 +290,16 @@ def _line(code: int, text: str, perf: Sequence[str] = ()) -> str:
 
 
 def check(url: str, timeout: float, warning: Optional[Range], critical: Optional[Range],
-          token: Optional[str]) -> Tuple[int, str]:
+          token: Optional[str], warning_p99_ms: Optional[float] = None,
+          critical_p99_ms: Optional[float] = None,
+          timers: Optional[Sequence[str]] = None) -> Tuple[int, str]:
     """The plugin's exit code and its one line of output:
     ``STATUSZ <STATE>: <text> | <perfdata>`` (monitoring-plugins guidelines:
     "Plugin Output", "Performance data"). The state is the worst of the
-    server's status and the thresholds on every ``*ErrorsRatio``."""
+    server's status, the thresholds on every ``*ErrorsRatio``, and the p99
+    thresholds (milliseconds, alerting when a timer's windowed p99 is above)
+    on every timer, or on the timers at `timers`' paths (UNKNOWN if one of
+    those is not in the document)."""
     try:
         _, doc = fetch(status_url(url, details=True), timeout, token)
     except (FetchError, UsageError) as e:
@@ -298,6 +323,23 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
                                f"{'inside' if threshold.inside else 'outside'} "
                                f"{'critical' if state == CRITICAL else 'warning'} range {threshold}")
                 break
+    if timers:
+        present = {p for p, _ in _timers(doc)}
+        missing = [p for p in timers if p not in present]
+        if missing:
+            code = _worse(code, UNKNOWN)
+            reasons.append("no timer at " + ", ".join(missing))
+    checked = _timers(doc, timers) if (warning_p99_ms is not None or critical_p99_ms is not None) else []
+    for path, t in checked:
+        p99 = _ms(t["durationMs"], "p99")
+        if p99 is None:
+            continue
+        for state, limit in ((CRITICAL, critical_p99_ms), (WARNING, warning_p99_ms)):
+            if limit is not None and p99 > limit:
+                code = _worse(code, state)
+                reasons.append(f"{path} p99 {perf_number(p99)} ms > "
+                               f"{'critical' if state == CRITICAL else 'warning'} {perf_number(limit)} ms")
+                break
     host = doc.get("hostName")
     if isinstance(host, str) and host:
         reasons.append(f"host {host}")
@@ -314,6 +356,12 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
     for path, v in _walk(doc):
         if _is_meter(v) and isinstance(v.get("count"), int) and v["count"] >= 0:
             perf.append(f"{perf_label(path)}={v['count']}c;;;0")
+    pw = "" if warning_p99_ms is None else perf_number(warning_p99_ms)
+    pc = "" if critical_p99_ms is None else perf_number(critical_p99_ms)
+    for path, t in _timers(doc, timers):
+        p99 = _ms(t["durationMs"], "p99")
+        if p99 is not None:
+            perf.append(f"{perf_label(path + '_p99')}={perf_number(p99)}ms;{pw};{pc};0")
     return code, _line(code, "; ".join(reasons), perf)
 
 
@@ -352,7 +400,7 @@ def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[Scr
             st = probe["status"]
             message = probe.get("message") if isinstance(probe.get("message"), str) else ""
             add(f"{_fit(name, name_w):<{name_w}} {st:<8} {probe.get('durationMs', ''):>6}  {message}", st)
-    meters = [(p, v) for p, v in _walk(doc) if _is_meter(v)]
+    meters = [(p, v) for p, v in _walk(doc) if _is_meter(v) and not _is_timer(v)]
     if meters:
         columns = [("count", "count", "{:>10}"), ("1m/s", "oneMinuteRate", "{:>10.3f}"),
                    ("5m/s", "fiveMinuteRate", "{:>10.3f}"), ("15m/s", "fifteenMinuteRate", "{:>10.3f}")]
@@ -369,6 +417,25 @@ def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[Scr
             cells = []
             for _, key, fmt in columns:
                 v = m.get(key, 0)
+                cells.append(" " + _fit(fmt.format(v) if isinstance(v, (int, float)) else f"{v!s:>10}", 10))
+            add(f"{short:<{name_w}}" + "".join(cells))
+    timers = _timers(doc)
+    if timers:
+        columns = [("count", "{:>10}"), ("1m/s", "{:>10.3f}"), ("p50 ms", "{:>10.3f}"),
+                   ("p99 ms", "{:>10.3f}")]
+        while len(columns) > 1 and width - 11 * len(columns) < 16:
+            columns.pop()
+        name_w = width - 11 * len(columns)
+        add("")
+        add(f"{'timer':<{name_w}}" + "".join(f" {h:>10}" for h, _ in columns))
+        for path, t in timers:
+            short = path.replace("applications.", "").replace(".requests.", ".")
+            if len(short) > name_w:
+                short = "~" + short[-(name_w - 1):]
+            values = [t.get("count", 0), t.get("oneMinuteRate", 0),
+                      t["durationMs"].get("p50", 0), t["durationMs"].get("p99", 0)]
+            cells = []
+            for (_, fmt), v in zip(columns, values):
                 cells.append(" " + _fit(fmt.format(v) if isinstance(v, (int, float)) else f"{v!s:>10}", 10))
             add(f"{short:<{name_w}}" + "".join(cells))
     for path, ratio in _ratios(doc):
@@ -490,11 +557,11 @@ def watch(url: str, interval: float, timeout: float, token: Optional[str],
 
 # ---- demo -----------------------------------------------------------------
 
-def demo(host: str, port: int, out: TextIO) -> int:
+def demo(host: str, port: int, out: TextIO, latency: bool = False) -> int:
     from .demo import DemoPlatform
     from .server import serve
 
-    platform = DemoPlatform().start()
+    platform = DemoPlatform(latency=latency).start()
     try:
         server = serve(platform.registry, host=host, port=port)
     except OSError as e:
@@ -551,6 +618,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _milliseconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of milliseconds") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"milliseconds must be finite and >= 0, got '{text}'")
+    return v
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -589,6 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the demo service (a simulated chatbot platform)")
     d.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     d.add_argument("--port", type=_port, default=8080, help="port, 0..65535 (default 8080; 0 picks one)")
+    d.add_argument("--latency", action="store_true",
+                   help="add a request-latency timer (chatHttp.latency) to the seed's shape")
 
     for name, help_text in (("get", "fetch and print a document"),
                             ("check", "Nagios/Icinga plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"),
@@ -613,6 +692,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help="same as -w @R: (WARNING when a ratio >= R)")
             s.add_argument("--critical-ratio", type=_at_least, dest="critical_at_least", metavar="R",
                            help="same as -c @R: (CRITICAL when a ratio >= R)")
+            s.add_argument("--warning-p99-ms", type=_milliseconds, metavar="MS",
+                           help="WARNING when a timer's p99 over its window is above MS milliseconds")
+            s.add_argument("--critical-p99-ms", type=_milliseconds, metavar="MS",
+                           help="CRITICAL when a timer's p99 over its window is above MS milliseconds")
+            s.add_argument("--timer", action="append", metavar="PATH",
+                           help="the timer(s) the p99 thresholds apply to, by dotted path "
+                                "(repeatable; default: every timer; UNKNOWN if one is missing)")
         if name == "watch":
             s.add_argument("--interval", type=_seconds, default=2.0,
                            help="seconds between refreshes (default 2)")
@@ -630,7 +716,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return UNKNOWN
         parser.error(message)
     if args.command == "demo":
-        return demo(args.host, args.port, sys.stdout)
+        return demo(args.host, args.port, sys.stdout, args.latency)
     if args.command == "get":
         try:
             body, _ = fetch(status_url(args.url, args.details, args.pretty), args.timeout, args.token)
@@ -647,7 +733,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(_line(UNKNOWN, f"usage: give -{short[0]} or --{short}-ratio, not both"))
                 return UNKNOWN
         code, line = check(args.url, args.timeout, args.warning or args.warning_at_least,
-                           args.critical or args.critical_at_least, args.token)
+                           args.critical or args.critical_at_least, args.token,
+                           args.warning_p99_ms, args.critical_p99_ms, args.timer)
         print(line)
         return code
     try:

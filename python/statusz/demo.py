@@ -4,7 +4,10 @@ It registers what the seed document shows: the volumes, the nine
 applications with probes (some slow, ``router`` flapping to Warning), the
 ``chatHttp`` successes / errors / ignored meters fed at realistic rates by a
 background thread, errors by bot id, the 5-minute errors ratio, and the
-applications' ``customs.sessions``.
+applications' ``customs.sessions``. With ``latency=True`` (``statusz demo
+--latency``) it also times each simulated chatHttp request in a Timer at
+``applications.servlet.requests.chatHttp.latency``; by default the document
+keeps the seed's exact shape.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class DemoPlatform:
         clock: Optional[Clock] = None,
         seed: Optional[int] = None,
         probe_delay: bool = True,
+        latency: bool = False,
     ) -> None:
         if registry is None:
             registry = Registry(
@@ -85,6 +89,7 @@ class DemoPlatform:
         self.errors_by_bot = reg.keyed(f"{chat}.errorsByBot")
         self.ignored = reg.meter(f"{chat}.ignored")
         reg.ratio(f"{chat}.fiveMinuteErrorsRatio", errors=self.errors, successes=self.successes)
+        self.latency = reg.timer(f"{chat}.latency") if latency else None
 
         self.sessions = {}
         for app in ("website", "servlet", "router", "livechat", "analytic"):
@@ -114,6 +119,10 @@ class DemoPlatform:
         errors = _poisson(rng, 0.3 * seconds)
         if successes:
             self.successes.mark(successes)
+        if self.latency is not None:
+            # Log-normal request times: ~40 ms median, a slow tail.
+            for _ in range(successes + errors):
+                self.latency.update_ns(int(rng.lognormvariate(17.5, 0.6)))
         if ignored:
             self.ignored.mark(ignored)
         for _ in range(errors):

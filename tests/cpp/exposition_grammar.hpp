@@ -1,9 +1,10 @@
 // The Prometheus exposition grammar the tests and the fuzzer hold the
 // renderer to (text format 0.0.4 and OpenMetrics 1.0, as statusz writes
 // them): every line ends with '\n'; comments are "# HELP <name> <text>" or
-// "# TYPE <name> counter|gauge"; samples are <name>[{label="value",...}]
-// <number>, label values escaped; OpenMetrics ends with "# EOF", text 0.0.4
-// has none. One checker, shared by test_stress.cpp and fuzz/fuzz_render.cpp.
+// "# TYPE <name> counter|gauge|histogram"; samples are
+// <name>[{label="value",...}] <number>, label values escaped; OpenMetrics ends
+// with "# EOF", text 0.0.4 has none. One checker, shared by test_stress.cpp and
+// fuzz/fuzz_render.cpp.
 #pragma once
 
 #include <regex>
@@ -17,7 +18,7 @@ inline std::string exposition_error(const std::string& text, bool openmetrics) {
   static const std::regex sample(
       R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\["\\n])*",?)*\})? -?([0-9.e+-]+|NaN|\+Inf|-Inf)$)");
   static const std::regex comment(
-      R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* ([^\n\\]|\\[\\n])*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge))$)");
+      R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* ([^\n\\]|\\[\\n])*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram))$)");
   const std::string eof = "# EOF\n";
   const bool has_eof =
       text.size() >= eof.size() &&

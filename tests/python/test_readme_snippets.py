@@ -85,9 +85,10 @@ def test_every_python_block_is_a_tested_snippet(document):
     for before in blocks:
         assert before.startswith("<!-- snippet: "), (document, before)
     # python-frameworks: test_wsgi_asgi.py; python-cron: test_push_textfile.py;
-    # python-kubernetes-health: test_health.py.
+    # python-kubernetes-health: test_health.py; python-timers:
+    # test_timer_histogram.py.
     tested = {"README.md": {"python-quick-start", "python-frameworks", "python-cron",
-                            "python-kubernetes-health"},
+                            "python-kubernetes-health", "python-timers"},
               "python/README.md": {"python-example"}}[document]
     marked = set(re.findall(r"^<!-- snippet: (python-[a-z-]+) -->$", text, re.M))
     assert marked == tested, (document, marked)

@@ -86,4 +86,4 @@ def test_statuses_are_hashable():
 
 def test_kind_members():
     assert [k.name for k in statusz.Kind] == [
-        "GROUP", "METER", "COUNTER", "KEYED_COUNTER", "GAUGE"]
+        "GROUP", "METER", "COUNTER", "KEYED_COUNTER", "GAUGE", "HISTOGRAM", "TIMER"]

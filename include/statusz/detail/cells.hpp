@@ -93,6 +93,15 @@ class CellSpace {
     add_slow(index, n);
   }
 
+  // The calling thread's own cell for `index`, or nullptr until an add() to
+  // it has given this thread an array that covers it. For per-thread state
+  // other than a count (a Histogram keeps a pointer to its thread's shard
+  // there): a record changes threads only whole, so the cell stays private.
+  STATUSZ_ALWAYS_INLINE static Cell* own_cell(std::uint32_t index) noexcept {
+    Local& t = local();
+    return index < t.capacity ? &t.cells[index] : nullptr;
+  }
+
   // c += n for a cell only the calling thread writes (readers load it
   // atomically). On x86-64 with gcc/clang: one `add` to memory in inline asm
   // whose only memory operand is the cell, instead of a load, an add and a

@@ -1,0 +1,244 @@
+// Histogram::update() and Timer::time() against baselines in the same binary
+// (issue 12's table, checked by bench/check.py):
+//  - base: one relaxed fetch_add on one shared atomic (the floor of any shared
+//    counter);
+//  - mutex: a std::mutex-guarded bucket array + sum, what prometheus-cpp's
+//    Histogram::Observe does (same bucket index as statusz, so only the
+//    synchronisation differs);
+//  - atomic buckets: a shared array of atomic buckets + atomic sum, each
+//    update two relaxed fetch_adds (HdrHistogram's concurrent recorder style);
+//  - statusz: Histogram::update().
+// Each at 1 and 2 threads on one object, UseRealTime, values cycling over a
+// fixed table log-uniform over 3 decades (1 us .. 1 ms in ns), the same for
+// every contender. Plus: the Timer::time() scope around an empty body (vs 2
+// steady-clock reads + 1 update), snapshot + 6 quantiles of one histogram
+// filled by 8 threads, and the memory of one histogram with 8 writer threads
+// over 3 decades (alloc_count.hpp).
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <random>
+#include <statusz/histogram.hpp>
+#include <statusz/timer.hpp>
+#include <thread>
+#include <vector>
+
+#include "alloc_count.hpp"
+#include "hot_util.hpp"
+
+namespace statusz_bench {
+namespace {
+
+constexpr std::size_t kValues = 4096;  // a power of two: i & (kValues - 1)
+
+const std::vector<std::uint64_t>& values() {
+  static auto* v = [] {
+    auto* out = new std::vector<std::uint64_t>();
+    std::mt19937_64 rng(12);
+    std::uniform_real_distribution<double> exponent(3.0, 6.0);
+    for (std::size_t i = 0; i < kValues; ++i) {
+      out->push_back(static_cast<std::uint64_t>(std::pow(10.0, exponent(rng))));
+    }
+    return out;
+  }();
+  return *v;
+}
+
+std::atomic<std::uint64_t> g_shared{0};
+void hist_base_fetch_add(benchmark::State& state) {
+  const std::uint64_t* v = values().data();
+  std::size_t i = start_of(state);
+  for (auto _ : state) {
+    g_shared.fetch_add(v[i & (kValues - 1)], std::memory_order_relaxed);
+    benchmark::ClobberMemory();
+    ++i;
+  }
+  finish(state);
+}
+
+struct MutexHistogram {
+  std::mutex mu;
+  std::array<std::uint64_t, statusz::Histogram::kBuckets> buckets{};
+  std::uint64_t sum = 0;
+};
+MutexHistogram& mutex_histogram() {
+  static auto* h = new MutexHistogram();
+  return *h;
+}
+void hist_base_mutex(benchmark::State& state) {
+  MutexHistogram& h = mutex_histogram();
+  const std::uint64_t* v = values().data();
+  std::size_t i = start_of(state);
+  for (auto _ : state) {
+    const std::uint64_t x = v[i & (kValues - 1)];
+    {
+      std::lock_guard<std::mutex> g(h.mu);
+      ++h.buckets[statusz::Histogram::bucket_index(x)];
+      h.sum += x;
+    }
+    benchmark::ClobberMemory();
+    ++i;
+  }
+  finish(state);
+}
+
+struct AtomicHistogram {
+  std::array<std::atomic<std::uint64_t>, statusz::Histogram::kBuckets>
+      buckets{};
+  std::atomic<std::uint64_t> sum{0};
+};
+AtomicHistogram& atomic_histogram() {
+  static auto* h = new AtomicHistogram();
+  return *h;
+}
+void hist_base_atomic_buckets(benchmark::State& state) {
+  AtomicHistogram& h = atomic_histogram();
+  const std::uint64_t* v = values().data();
+  std::size_t i = start_of(state);
+  for (auto _ : state) {
+    const std::uint64_t x = v[i & (kValues - 1)];
+    h.buckets[statusz::Histogram::bucket_index(x)].fetch_add(
+        1, std::memory_order_relaxed);
+    h.sum.fetch_add(x, std::memory_order_relaxed);
+    benchmark::ClobberMemory();
+    ++i;
+  }
+  finish(state);
+}
+
+statusz::ManualClock& hist_clock() {
+  static auto* clock = new statusz::ManualClock();
+  return *clock;
+}
+statusz::Histogram& hot_histogram() {
+  static auto* h = new statusz::Histogram(hist_clock());
+  return *h;
+}
+void hist_statusz_update(benchmark::State& state) {
+  statusz::Histogram& h = hot_histogram();
+  const std::uint64_t* v = values().data();
+  std::size_t i = start_of(state);
+  for (auto _ : state) {
+    h.update(v[i & (kValues - 1)]);
+    benchmark::ClobberMemory();
+    ++i;
+  }
+  finish(state);
+}
+
+// ---- Timer::time()
+// -----------------------------------------------------------
+
+statusz::Timer& steady_timer() {
+  static auto* t = new statusz::Timer();  // default_clock(): steady_clock
+  return *t;
+}
+void timer_scope(benchmark::State& state) {
+  statusz::Timer& t = steady_timer();
+  for (auto _ : state) {
+    auto scope = t.time();
+    benchmark::ClobberMemory();
+  }
+  finish(state);
+}
+// What the scope must at least do: two clock reads and one update.
+void timer_base_two_reads_update(benchmark::State& state) {
+  statusz::Timer& t = steady_timer();
+  for (auto _ : state) {
+    const auto a = std::chrono::steady_clock::now();
+    benchmark::ClobberMemory();
+    const auto b = std::chrono::steady_clock::now();
+    t.update(b - a);
+    benchmark::ClobberMemory();
+  }
+  finish(state);
+}
+
+// ---- snapshot and memory
+// -------------------------------------------------------
+
+constexpr int kWriters = 8;
+
+template <class F>
+void run_threads(int n, F f) {
+  std::vector<std::thread> threads;
+  for (int k = 0; k < n; ++k) threads.emplace_back(f);
+  for (auto& t : threads) t.join();
+}
+
+void hist_snapshot_quantiles(benchmark::State& state) {
+  static auto* h = [] {
+    auto* out = new statusz::Histogram(hist_clock());
+    run_threads(kWriters, [out] {
+      for (std::uint64_t x : values()) out->update(x);
+    });
+    return out;
+  }();
+  for (auto _ : state) {
+    const statusz::HistogramSnapshot s = h->snapshot();
+    double q = 0;
+    for (double p : {0.5, 0.75, 0.95, 0.98, 0.99, 0.999}) {
+      q += s.window.quantile(p);
+    }
+    benchmark::DoNotOptimize(q);
+  }
+  finish(state);
+}
+
+void mem_histogram(benchmark::State& state) {
+  for (auto _ : state) {
+    CountingScope counting;
+    auto* h = new statusz::Histogram(hist_clock());
+    const AllocStats object = current_counts();
+    // All 8 writers alive at once: each gets a shard of its own.
+    std::mutex mu;
+    std::condition_variable cv;
+    int done = 0;
+    run_threads(kWriters, [&] {
+      for (std::uint64_t x : values()) h->update(x);
+      std::unique_lock<std::mutex> lock(mu);
+      if (++done == kWriters) cv.notify_all();
+      cv.wait(lock, [&] { return done == kWriters; });
+    });
+    const AllocStats total = counting.stop();
+    state.counters["bytes_per_histogram_8_writers"] =
+        static_cast<double>(total.live_bytes);
+    state.counters["bytes_per_histogram_object"] =
+        static_cast<double>(object.live_bytes);
+    state.counters["bytes_per_writer_thread"] =
+        static_cast<double>(total.live_bytes - object.live_bytes) / kWriters;
+    benchmark::DoNotOptimize(h);
+  }
+}
+
+[[maybe_unused]] const bool registered = [] {
+  register_hot("hist/base/fetch_add", hist_base_fetch_add);
+  register_hot("hist/base/mutex_buckets", hist_base_mutex);
+  register_hot("hist/base/atomic_buckets", hist_base_atomic_buckets);
+  register_hot("hist/statusz/update", hist_statusz_update);
+  benchmark::RegisterBenchmark("hist/statusz/timer_scope", timer_scope)
+      ->UseRealTime()
+      ->Threads(1);
+  benchmark::RegisterBenchmark("hist/base/two_steady_reads_update",
+                               timer_base_two_reads_update)
+      ->UseRealTime()
+      ->Threads(1);
+  benchmark::RegisterBenchmark("hist/statusz/snapshot_quantiles",
+                               hist_snapshot_quantiles)
+      ->UseRealTime()
+      ->Threads(1);
+  benchmark::RegisterBenchmark("mem/histogram", mem_histogram)
+      ->Iterations(1)
+      ->Repetitions(1);
+  return true;
+}();
+
+}  // namespace
+}  // namespace statusz_bench

@@ -1,0 +1,492 @@
+// statusz::Histogram: the distribution of non-negative integers (durations in
+// nanoseconds for a Timer, sizes, queue depths), cumulative since creation and
+// over a sliding window of the last N 5-second ticks (60 s by default).
+//
+// Buckets (log-linear, as HdrHistogram and Prometheus native histograms): the
+// values 0..127 have a bucket each (exact); above, each power of two
+// [2^e, 2^(e+1)) for e = 7..63 is cut into 64 equal sub-buckets of width
+// 2^(e-6). Bucket i holds [bucket_lower(i), bucket_upper(i)]; 3776 buckets
+// cover the whole uint64 range. A bucket's width is at most 1/64 of its lower
+// end, so its midpoint is within 1/128 (0.79 %) of every value in it: each
+// quantile, the window's min and max, and stddev (within 1/128 of the values'
+// root mean square) are within that bound; 0 and every value below 128 are
+// exact. count, sum (modulo 2^64), and the cumulative min and max are exact.
+// Quantiles use the nearest rank: quantile(q) estimates the ceil(q * count)-th
+// smallest value (the first for q = 0, so quantile(0) is min and quantile(1)
+// is max).
+//
+// Window: the ticker of the histogram's clock (the meters' ticker; ManualClock
+// ticks synchronously in advance()) samples the bucket totals at each 5-s
+// boundary counted from creation; the window is the values recorded in the
+// current interval and the N - 1 before it (between (N-1)*5 s and N*5 s of
+// history), computed exactly from those samples' differences: no reservoir,
+// no decay. A histogram idle for longer than N*5 s has an empty window.
+// Values recorded between a boundary and the ticker's run (microseconds with
+// SteadyClock) count in the interval before it.
+//
+// Cost: update() is a bucket index (a count-leading-zeros and two shifts) and
+// a few adds to a shard owned by the calling thread, reached through that
+// thread's own cell in detail::CellSpace: no lock, no read-modify-write, no
+// system call, no clock read, nothing written that another writer writes. A
+// thread's first update of a histogram allocates its shard (512 bytes), and
+// its first value in each power of two a chunk of 64 counts (512 bytes):
+// values over 3 decades cost ~6 KiB per writing thread. snapshot() and the
+// ticks take the histogram's mutex (writers never do) and read every shard:
+// O(threads * chunks). Memory for the window: 16 bytes per non-empty bucket
+// per interval.
+// Thread-safety: every member is safe to call from any thread. A Histogram
+// must not be destroyed while another thread updates or reads it, nor outlive
+// its clock. Shards of exited threads are handed, with their counts, to the
+// next thread that counts (as a Meter's cells are).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "clock.hpp"
+#include "detail/cells.hpp"
+
+namespace statusz {
+
+// A non-empty bucket of a snapshot.
+struct HistogramBucket {
+  std::uint32_t index = 0;  // Histogram::bucket_lower(index) .. upper(index)
+  std::uint64_t count = 0;
+};
+
+// One distribution: the cumulative one or the window's.
+struct Distribution {
+  std::uint64_t count = 0;
+  std::uint64_t sum = 0;  // modulo 2^64
+  std::uint64_t min = 0;  // 0 when empty
+  std::uint64_t max = 0;
+  std::vector<HistogramBucket> buckets;  // non-empty ones, ascending
+
+  bool empty() const noexcept { return count == 0; }
+  double mean() const noexcept {
+    return count == 0 ? 0.0
+                      : static_cast<double>(sum) / static_cast<double>(count);
+  }
+  // The population standard deviation of the buckets' midpoints.
+  double stddev() const noexcept;
+  // The ceil(q * count)-th smallest value (nearest rank), as its bucket's
+  // midpoint clamped to [min, max]; 0 when empty. Throws
+  // std::invalid_argument unless 0 <= q <= 1.
+  double quantile(double q) const;
+  // How many values are <= le: exact when le is a bucket's upper end
+  // (Histogram::bucket_upper), otherwise counts le's whole bucket.
+  std::uint64_t count_at_most(std::uint64_t le) const noexcept;
+};
+
+struct HistogramSnapshot : Distribution {  // cumulative, since creation
+  Distribution window;                     // the sliding window
+};
+
+class Histogram final : private detail::Tickable {
+ public:
+  static constexpr unsigned kSubBucketBits = 6;
+  static constexpr std::size_t kSubBuckets = std::size_t{1} << kSubBucketBits;
+  static constexpr std::size_t kBuckets = 3776;
+  static constexpr std::size_t kChunks = kBuckets / kSubBuckets;
+  // A reported quantile's largest error, relative to the exact one.
+  static constexpr double kMaxRelativeError = 1.0 / 128;
+  static constexpr Nanos kTickInterval = std::chrono::seconds(5);
+  static constexpr std::size_t kDefaultWindowTicks = 12;  // 60 s
+
+  static constexpr std::size_t bucket_index(std::uint64_t v) noexcept {
+    const unsigned shift = 63u - kSubBucketBits - leading_zeros(v | 64u);
+    return (std::size_t{shift} << kSubBucketBits) +
+           static_cast<std::size_t>(v >> shift);
+  }
+  static constexpr std::uint64_t bucket_lower(std::size_t i) noexcept {
+    if (i < kSubBuckets) return i;
+    return (kSubBuckets + (i & (kSubBuckets - 1)))
+           << ((i >> kSubBucketBits) - 1);
+  }
+  static constexpr std::uint64_t bucket_upper(std::size_t i) noexcept {
+    if (i < kSubBuckets) return i;
+    const std::uint64_t width = std::uint64_t{1} << ((i >> kSubBucketBits) - 1);
+    return bucket_lower(i) + (width - 1);
+  }
+  static double bucket_midpoint(std::size_t i) noexcept {
+    return static_cast<double>(bucket_lower(i)) +
+           static_cast<double>(bucket_upper(i) - bucket_lower(i)) / 2;
+  }
+
+  // window_ticks: the window's length in 5-s intervals (at least 1).
+  explicit Histogram(Clock& clock = default_clock(),
+                     std::size_t window_ticks = kDefaultWindowTicks)
+      : clock_(&clock),
+        window_ticks_(window_ticks),
+        start_(clock.now()),
+        next_boundary_(detail::saturating_add(start_, kTickInterval).count()) {
+    if (window_ticks == 0) {
+      throw std::invalid_argument("statusz: a window needs at least 1 tick");
+    }
+    clock_->attach(*this);
+  }
+  ~Histogram() {
+    clock_->detach(*this);
+    for (Shard* s = head_.load(std::memory_order_acquire); s != nullptr;) {
+      Shard* next = s->next;
+      delete s;
+      s = next;
+    }
+  }
+  Histogram(const Histogram&) = delete;
+  Histogram& operator=(const Histogram&) = delete;
+
+  STATUSZ_ALWAYS_INLINE void update(std::uint64_t value) noexcept {
+    detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
+    if (own != nullptr) {
+      Shard* s = shard_of(*own);
+      const std::size_t i = bucket_index(value);
+      if (s != nullptr) {
+        Chunk* c =
+            s->chunks[i >> kSubBucketBits].load(std::memory_order_relaxed);
+        if (c != nullptr) {
+          s->record(c->counts[i & (kSubBuckets - 1)], value);
+          return;
+        }
+      }
+    }
+    update_slow(value);
+  }
+
+  // Both views, consistent with each other (ticks due are run first).
+  HistogramSnapshot snapshot() const {
+    const Nanos now = clock_->now();
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
+    std::lock_guard<std::mutex> g(mu_);
+    advance(now);
+    Totals t = collect();
+    HistogramSnapshot out;
+    out.count = t.count;
+    out.sum = t.sum;
+    out.min = t.count == 0 ? 0 : t.min;
+    out.max = t.max;
+    // The window: now - base + the completed intervals, bucket by bucket.
+    // Every bucket of those is one of now's (counts never go down), so the
+    // window is computed in the positions of now's buckets.
+    std::vector<std::uint64_t> counts(t.buckets.size());
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      counts[k] = t.buckets[k].count;
+    }
+    const auto apply = [&](const std::vector<HistogramBucket>& part,
+                           bool subtract) {
+      std::size_t k = 0;
+      for (const HistogramBucket& b : part) {
+        while (k < t.buckets.size() && t.buckets[k].index < b.index) ++k;
+        if (k == t.buckets.size()) break;
+        if (t.buckets[k].index != b.index) continue;
+        counts[k] = subtract ? counts[k] - b.count : counts[k] + b.count;
+      }
+    };
+    std::uint64_t wsum = t.sum - base_.sum;
+    apply(base_.buckets, true);
+    for (const Interval& iv : ring_) {
+      wsum += iv.sum;
+      apply(iv.buckets, false);
+    }
+    Distribution& w = out.window;
+    w.sum = wsum;
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+      if (counts[k] == 0) continue;
+      w.buckets.push_back({t.buckets[k].index, counts[k]});
+      w.count += counts[k];
+    }
+    out.buckets = std::move(t.buckets);
+    if (!w.buckets.empty()) {
+      w.min = clamp_to(bucket_midpoint(w.buckets.front().index), out);
+      w.max = clamp_to(bucket_midpoint(w.buckets.back().index), out);
+    }
+    return out;
+  }
+
+  std::size_t window_ticks() const noexcept { return window_ticks_; }
+  const Clock& clock() const noexcept { return *clock_; }
+
+ private:
+  struct alignas(64) Chunk {
+    detail::CellSpace::Cell counts[kSubBuckets];
+    Chunk() {
+      for (auto& c : counts) c.store(0, std::memory_order_relaxed);
+    }
+  };
+
+  // One writing thread's counts (one thread at a time: the owner of the
+  // CellSpace record whose cell points here).
+  struct alignas(64) Shard {
+    detail::CellSpace::Cell sum{0};
+    std::atomic<std::uint64_t> min{std::numeric_limits<std::uint64_t>::max()};
+    std::atomic<std::uint64_t> max{0};
+    std::atomic<Chunk*> chunks[kChunks];
+    Shard* next = nullptr;  // immutable once published
+
+    Shard() {
+      for (auto& c : chunks) c.store(nullptr, std::memory_order_relaxed);
+    }
+
+    STATUSZ_ALWAYS_INLINE void record(detail::CellSpace::Cell& bucket,
+                                      std::uint64_t value) noexcept {
+      detail::CellSpace::bump(bucket, 1);
+      detail::CellSpace::bump(sum, value);
+      if (value < min.load(std::memory_order_relaxed)) {
+        min.store(value, std::memory_order_relaxed);
+      }
+      if (value > max.load(std::memory_order_relaxed)) {
+        max.store(value, std::memory_order_relaxed);
+      }
+    }
+    ~Shard() {
+      for (auto& c : chunks) delete c.load(std::memory_order_relaxed);
+    }
+  };
+
+  // The shard a thread's cell points to (0: none yet).
+  static Shard* shard_of(const detail::CellSpace::Cell& cell) noexcept {
+    const auto bits =
+        static_cast<std::uintptr_t>(cell.load(std::memory_order_relaxed));
+    // The cell holds a pointer, stored by update_slow().
+    return reinterpret_cast<Shard*>(bits);  // NOLINT(performance-no-int-to-ptr)
+  }
+
+  struct Totals {
+    std::uint64_t count = 0;
+    std::uint64_t sum = 0;
+    std::uint64_t min = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t max = 0;
+    std::vector<HistogramBucket> buckets;
+  };
+  // One completed interval's values.
+  struct Interval {
+    std::uint64_t sum = 0;
+    std::vector<HistogramBucket> buckets;
+  };
+
+  static constexpr unsigned leading_zeros(std::uint64_t v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    return static_cast<unsigned>(__builtin_clzll(v));  // v != 0 here
+#else
+    unsigned n = 0;
+    for (std::uint64_t bit = std::uint64_t{1} << 63; (v & bit) == 0; bit >>= 1)
+      ++n;
+    return n;
+#endif
+  }
+
+  static std::uint64_t clamp_to(double mid, const Distribution& d) noexcept {
+    if (mid <= static_cast<double>(d.min)) return d.min;
+    if (mid >= static_cast<double>(d.max)) return d.max;
+    return static_cast<std::uint64_t>(std::round(mid));
+  }
+
+  // The first update of a thread (or of a power of two in a thread), and
+  // updates from a thread whose CellSpace record is gone (thread_local
+  // destructors at exit), which go to a shard shared under slow_mu_.
+  STATUSZ_NOINLINE_COLD void update_slow(std::uint64_t value) noexcept {
+    const std::size_t i = bucket_index(value);
+    try {
+      detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
+      if (own == nullptr) {
+        detail::CellSpace::add(cell_.index(), 0);  // covers the index
+        own = detail::CellSpace::own_cell(cell_.index());
+      }
+      detail::ForkGate::Section fork_gate;
+      std::lock_guard<std::mutex> g(slow_mu_);
+      Shard* s = nullptr;
+      if (own == nullptr) {
+        if (shared_ == nullptr) shared_ = link(new Shard());
+        s = shared_;
+      } else {
+        s = shard_of(*own);
+        if (s == nullptr) {
+          s = link(new Shard());
+          own->store(reinterpret_cast<std::uintptr_t>(s),
+                     std::memory_order_relaxed);
+        }
+      }
+      auto& slot = s->chunks[i >> kSubBucketBits];
+      Chunk* c = slot.load(std::memory_order_relaxed);
+      if (c == nullptr) {
+        c = new Chunk();
+        slot.store(c, std::memory_order_release);
+      }
+      // The shared shard has several writers, all under slow_mu_.
+      s->record(c->counts[i & (kSubBuckets - 1)], value);
+    } catch (...) {
+      // Out of memory: this value is dropped, nothing else.
+    }
+  }
+
+  // Under slow_mu_.
+  Shard* link(Shard* s) noexcept {
+    s->next = head_.load(std::memory_order_relaxed);
+    head_.store(s, std::memory_order_release);
+    return s;
+  }
+
+  // The cumulative totals, from every shard.
+  Totals collect() const {
+    Totals t;
+    std::uint64_t counts[kSubBuckets];
+    for (std::size_t g = 0; g < kChunks; ++g) {
+      bool any = false;
+      for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
+           s = s->next) {
+        const Chunk* c = s->chunks[g].load(std::memory_order_acquire);
+        if (c == nullptr) continue;
+        if (!any) std::fill(std::begin(counts), std::end(counts), 0);
+        any = true;
+        for (std::size_t k = 0; k < kSubBuckets; ++k) {
+          counts[k] += c->counts[k].load(std::memory_order_relaxed);
+        }
+      }
+      if (!any) continue;
+      for (std::size_t k = 0; k < kSubBuckets; ++k) {
+        if (counts[k] == 0) continue;
+        t.buckets.push_back(
+            {static_cast<std::uint32_t>(g * kSubBuckets + k), counts[k]});
+        t.count += counts[k];
+      }
+    }
+    for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
+         s = s->next) {
+      t.sum += s->sum.load(std::memory_order_relaxed);
+      t.min = std::min(t.min, s->min.load(std::memory_order_relaxed));
+      t.max = std::max(t.max, s->max.load(std::memory_order_relaxed));
+    }
+    return t;
+  }
+
+  void tick_until(Nanos now) noexcept override {
+    std::lock_guard<std::mutex> g(mu_);
+    advance(now);
+  }
+  Nanos next_tick() const noexcept override {
+    return Nanos(next_boundary_.load(std::memory_order_relaxed));
+  }
+
+  // Runs the boundaries passed by `now`: the interval that ends at the first
+  // one gets every value recorded since the last; later ones are empty.
+  // Under mu_.
+  void advance(Nanos now) const noexcept {
+    const Nanos next(next_boundary_.load(std::memory_order_relaxed));
+    if (now < next) return;
+    const std::int64_t passed = (now - next) / kTickInterval + 1;
+    try {
+      Totals t = collect();
+      Interval iv;
+      iv.sum = t.sum - base_.sum;
+      std::size_t j = 0;
+      for (const HistogramBucket& b : t.buckets) {
+        std::uint64_t before = 0;
+        while (j < base_.buckets.size() && base_.buckets[j].index < b.index) {
+          ++j;
+        }
+        if (j < base_.buckets.size() && base_.buckets[j].index == b.index) {
+          before = base_.buckets[j].count;
+        }
+        if (b.count != before)
+          iv.buckets.push_back({b.index, b.count - before});
+      }
+      base_.sum = t.sum;
+      base_.buckets = std::move(t.buckets);
+      const std::size_t keep = window_ticks_ - 1;
+      if (keep > 0) {
+        ring_.push_back(std::move(iv));
+        const std::size_t idle =
+            static_cast<std::size_t>(std::min<std::int64_t>(
+                passed - 1, static_cast<std::int64_t>(keep)));
+        for (std::size_t k = 0; k < idle; ++k) ring_.emplace_back();
+        while (ring_.size() > keep) ring_.pop_front();
+      }
+    } catch (...) {
+      // Out of memory: the window loses this tick's values.
+    }
+    const Nanos last = next + (passed - 1) * kTickInterval;
+    next_boundary_.store(detail::saturating_add(last, kTickInterval).count(),
+                         std::memory_order_relaxed);
+  }
+
+  Clock* clock_;
+  detail::CellIndex cell_;  // each thread's cell: its Shard*, or 0
+  const std::size_t window_ticks_;
+  const Nanos start_;
+  std::atomic<Shard*> head_{nullptr};
+  std::mutex slow_mu_;
+  Shard* shared_ = nullptr;  // for threads past their record; under slow_mu_
+  mutable std::mutex mu_;
+  mutable std::atomic<std::int64_t> next_boundary_;
+  mutable Interval base_;              // the totals at the last boundary
+  mutable std::deque<Interval> ring_;  // the window's completed intervals
+};
+
+static_assert(Histogram::bucket_index(~std::uint64_t{0}) ==
+              Histogram::kBuckets - 1);
+static_assert(Histogram::bucket_upper(Histogram::kBuckets - 1) ==
+              ~std::uint64_t{0});
+
+inline double Distribution::stddev() const noexcept {
+  if (count < 2) return 0.0;
+  double mid_mean = 0;
+  for (const HistogramBucket& b : buckets) {
+    mid_mean +=
+        static_cast<double>(b.count) * Histogram::bucket_midpoint(b.index);
+  }
+  mid_mean /= static_cast<double>(count);
+  double var = 0;
+  for (const HistogramBucket& b : buckets) {
+    const double d = Histogram::bucket_midpoint(b.index) - mid_mean;
+    var += static_cast<double>(b.count) * d * d;
+  }
+  return std::sqrt(var / static_cast<double>(count));
+}
+
+inline double Distribution::quantile(double q) const {
+  if (!(q >= 0.0 && q <= 1.0)) {
+    throw std::invalid_argument("statusz: a quantile is in [0, 1]");
+  }
+  if (count == 0) return 0.0;
+  if (q == 0.0) return static_cast<double>(min);
+  if (q == 1.0) return static_cast<double>(max);
+  const double r = std::ceil(q * static_cast<double>(count));
+  const std::uint64_t rank =
+      r < 1 ? 1
+            : (r >= static_cast<double>(count) ? count
+                                               : static_cast<std::uint64_t>(r));
+  std::uint64_t seen = 0;
+  for (const HistogramBucket& b : buckets) {
+    seen += b.count;
+    if (seen >= rank) {
+      const double mid = Histogram::bucket_midpoint(b.index);
+      return std::min(std::max(mid, static_cast<double>(min)),
+                      static_cast<double>(max));
+    }
+  }
+  return static_cast<double>(max);
+}
+
+inline std::uint64_t Distribution::count_at_most(
+    std::uint64_t le) const noexcept {
+  const std::size_t last = Histogram::bucket_index(le);
+  std::uint64_t n = 0;
+  for (const HistogramBucket& b : buckets) {
+    if (b.index > last) break;
+    n += b.count;
+  }
+  return n;
+}
+
+}  // namespace statusz
