@@ -50,6 +50,7 @@
 #include "keyed_counter.hpp"
 #include "meter.hpp"
 #include "probe.hpp"
+#include "shared.hpp"
 #include "status.hpp"
 #include "time_zone.hpp"
 #include "value.hpp"
@@ -82,6 +83,9 @@ struct RegistryOptions {
   std::string host_name;   // empty: the machine's name
   std::string version;     // the service's version, as it sets it
   TimeZone time_zone = TimeZone::utc();
+  // Non-empty: the name of a shared store every process of this user that
+  // opens it counts into (shared.hpp). Meters and counters are the pool's.
+  std::string shared{};
 };
 
 // The machine's host name ("localhost" if it cannot be read).
@@ -119,7 +123,10 @@ class Registry {
         host_name_(options.host_name.empty() ? machine_host_name()
                                              : std::move(options.host_name)),
         version_(std::move(options.version)),
-        time_zone_(options.time_zone) {}
+        time_zone_(options.time_zone),
+        shared_(options.shared.empty()
+                    ? nullptr
+                    : std::make_unique<detail::SharedStore>(options.shared)) {}
 
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -127,16 +134,31 @@ class Registry {
   Meter& meter(std::string_view path) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Meter, [this](Node& n) {
-              n.meter = std::make_unique<Meter>(*clock_);
+    return *get_or_create(path, Kind::Meter, [&](Node& n) {
+              if (shared_) {
+                const auto r = shared_register(
+                    path, detail::SharedStore::kMeter, CounterMode::Sum);
+                n.meter = std::make_unique<Meter>(*clock_, r.cell, *r.meter,
+                                                  *shared_);
+              } else {
+                n.meter = std::make_unique<Meter>(*clock_);
+              }
             }).meter;
   }
 
-  Counter& counter(std::string_view path) {
+  // `mode` matters on a shared registry only (how the pool's processes'
+  // values aggregate, shared.hpp); every process must ask with the same one.
+  Counter& counter(std::string_view path, CounterMode mode = CounterMode::Sum) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Counter, [](Node& n) {
-              n.counter = std::make_unique<Counter>();
+    return *get_or_create(path, Kind::Counter, [&](Node& n) {
+              if (shared_) {
+                n.counter = std::make_unique<Counter>(
+                    shared_register(path, detail::SharedStore::kCounter, mode)
+                        .cell);
+              } else {
+                n.counter = std::make_unique<Counter>();
+              }
             }).counter;
   }
 
@@ -146,7 +168,13 @@ class Registry {
                       std::size_t max_keys = KeyedCounter::kDefaultMaxKeys) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::KeyedCounter, [max_keys](Node& n) {
+    return *get_or_create(path, Kind::KeyedCounter, [&](Node& n) {
+              if (shared_) {
+                throw std::logic_error(
+                    "statusz: keyed counters are not supported by a shared "
+                    "registry yet ('" +
+                    std::string(path) + "')");
+              }
               n.keyed = std::make_unique<KeyedCounter>(max_keys);
             }).keyed;
   }
@@ -228,6 +256,7 @@ class Registry {
   // largest timeout), then shows `v` every node in document order (see
   // visitor.hpp). Returns the server's status, as v.begin() got it.
   Status visit(RegistryVisitor& v, VisitOptions options = {}) const {
+    if (shared_) shared_->reap();
     const std::shared_ptr<const Plan> plan = current_plan();
     const std::vector<ProbeReport> reports = run_probes(*plan);
     const Status server = worst_of(reports);
@@ -272,6 +301,8 @@ class Registry {
   const std::string& host_name() const noexcept { return host_name_; }
   const std::string& version() const noexcept { return version_; }
   const TimeZone& time_zone() const noexcept { return time_zone_; }
+  // The shared store (nullptr for a private registry).
+  detail::SharedStore* shared_store() const noexcept { return shared_.get(); }
 
  private:
   struct Node {
@@ -426,6 +457,22 @@ class Registry {
     return last;
   }
 
+  // The store's entry for `path`; a path another process registered as
+  // another kind is a KindError.
+  detail::SharedStore::Registration shared_register(
+      std::string_view path, detail::SharedStore::EntryKind kind,
+      CounterMode mode) {
+    auto r = shared_->register_metric(path, kind, mode, clock_->now());
+    if (r.clash) {
+      const auto as_kind = [](std::uint32_t k) {
+        return k == detail::SharedStore::kMeter ? Kind::Meter : Kind::Counter;
+      };
+      throw KindError(std::string(path), as_kind(r.existing_kind),
+                      as_kind(kind));
+    }
+    return r;
+  }
+
   static Node* leaf_of(Node* n) noexcept {
     while (!n->children.empty()) n = n->children.front().get();
     return n;
@@ -520,6 +567,8 @@ class Registry {
   std::string host_name_;
   std::string version_;
   TimeZone time_zone_;
+  // Before root_: the metrics (in root_) count into it, so it outlives them.
+  std::unique_ptr<detail::SharedStore> shared_;
   mutable std::mutex mu_;
   Node root_;
   std::uint64_t generation_ = 0;
