@@ -1,7 +1,7 @@
 """Type stubs of statusz._core, the compiled part of statusz."""
 
 import enum
-from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar, Union, final, overload
+from typing import Any, Callable, Iterator, Literal, Optional, Tuple, TypeVar, Union, final, overload
 
 __version__: str
 
@@ -36,6 +36,9 @@ class Kind(enum.Enum):
     COUNTER = 2
     KEYED_COUNTER = 3
     GAUGE = 4
+
+class SharedStoreError(OSError):
+    """A shared registry's store cannot be opened or joined."""
 
 class KindError(ValueError):
     """A path is already registered as another kind."""
@@ -204,9 +207,14 @@ class Registry:
         host_name: Optional[str] = None,
         version: str = "",
         time_zone: str = "UTC",
+        shared: Optional[str] = None,
     ) -> None: ...
     def meter(self, path: str) -> Meter: ...
-    def counter(self, path: str) -> Counter: ...
+    def counter(
+        self, path: str, *, mode: Literal["sum", "max", "min", "live-sum"] = "sum"
+    ) -> Counter: ...
+    @property
+    def shared(self) -> Optional[str]: ...
     def keyed(self, path: str, max_keys: int = 10000) -> KeyedCounter: ...
     @overload
     def gauge(self, path: str, fn: Callable[[], Any]) -> Gauge: ...

@@ -1,6 +1,7 @@
 // Shared registries (shared.hpp, detail/shm.hpp): real forked processes
 // counting into one store, some of them killed with SIGKILL.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -10,12 +11,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "statusz/registry.hpp"
 #include "statusz/shared.hpp"
@@ -166,9 +165,9 @@ TEST(Shared, MoreWorkersAliveThanSlotsStillCountExactly) {
   statusz::detail::SharedStore::Limits limits;
   limits.slots = 2;
   statusz::detail::SharedStore store(name.value, limits);
-  const auto r = store.register_metric(
-      "x", statusz::detail::SharedStore::kCounter, CounterMode::Sum,
-      statusz::Nanos(0));
+  const auto r =
+      store.register_metric("x", statusz::detail::SharedStore::kCounter,
+                            CounterMode::Sum, statusz::Nanos(0));
   statusz::Counter c(r.cell);
   // 4 threads alive at once, 2 slots: two count through the common slot.
   std::atomic<int> ready{0};
@@ -201,8 +200,7 @@ TEST(Shared, ThreadsThatExitParkTheirSlotForTheProcess) {
 }
 
 TEST(Shared, ProcessIdentityHandlesPidReuseAndZombies) {
-  const statusz::detail::ProcessIdentity me =
-      statusz::detail::self_identity();
+  const statusz::detail::ProcessIdentity me = statusz::detail::self_identity();
   EXPECT_EQ(me.pid, ::getpid());
   EXPECT_TRUE(statusz::detail::process_alive(me.pid, me.start));
   // The same pid with another start time is another (dead) process.

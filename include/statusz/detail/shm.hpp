@@ -278,9 +278,10 @@ class SharedStore final : public SharedCells, public MeterShared {
   Registration register_metric(std::string_view path, EntryKind kind,
                                CounterMode mode, Nanos now) {
     if (path.size() > kMaxPathBytes) {
-      throw std::invalid_argument("statusz: a shared registry's paths are at "
-                                  "most 240 bytes: '" +
-                                  std::string(path) + "'");
+      throw std::invalid_argument(
+          "statusz: a shared registry's paths are at "
+          "most 240 bytes: '" +
+          std::string(path) + "'");
     }
     Locked g(*this);
     const std::uint32_t n = h_->entries.load(std::memory_order_acquire);
@@ -685,14 +686,15 @@ class SharedStore final : public SharedCells, public MeterShared {
       return total;
     }
     // Max / min over processes: each process's value is its slots' sum.
-    std::vector<std::pair<std::pair<std::int32_t, std::uint64_t>,
-                          std::uint64_t>>
+    std::vector<
+        std::pair<std::pair<std::int32_t, std::uint64_t>, std::uint64_t>>
         per;
     try {
       for (std::uint32_t s = 1; s < h_->max_slots; ++s) {
         const SlotHeader& sh = slot(s);
         if (sh.state.load(std::memory_order_acquire) == kFree) continue;
-        const std::uint64_t v = slot_cell(s, index).load(std::memory_order_relaxed);
+        const std::uint64_t v =
+            slot_cell(s, index).load(std::memory_order_relaxed);
         bool found = false;
         for (auto& p : per) {
           if (p.first.first == sh.pid && p.first.second == sh.start) {
@@ -716,9 +718,8 @@ class SharedStore final : public SharedCells, public MeterShared {
 
   void open_segment(const Limits& limits) {
     const Layout layout(limits);
-    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-                                       O_NOFOLLOW,
-                    0600);
+    int fd = ::open(path_.c_str(),
+                    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     const bool creator = fd >= 0;
     if (!creator) {
       if (errno != EEXIST) fail("cannot create");
