@@ -281,3 +281,9 @@ class HttpHandler:
 
 def to_json(value: Any, pretty: bool = False) -> str:
     """Renders a value with the C++ JSON renderer."""
+
+def remove_shared(name: str) -> bool:
+    """Unlinks the shared store `name`; False if there was none."""
+
+def shared_path(name: str) -> str:
+    """The file backing the shared store `name` (/dev/shm/statusz.NAME)."""
