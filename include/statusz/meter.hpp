@@ -91,9 +91,9 @@ class Meter final : private detail::Tickable {
     Nanos last_tick;
     Nanos region_time;  // when the current region was entered
     Nanos next_region;
-    std::uint64_t region_count;  // the count then
-    std::uint64_t last_count;
-    std::uint64_t initialized;
+    std::uint64_t region_count = 0;  // the count then
+    std::uint64_t last_count = 0;
+    std::uint64_t initialized = 0;
     double rates[3];  // 1, 5, 15 minutes
     std::atomic<std::int64_t> next_tick;
     std::atomic<std::int64_t> published_next;
@@ -104,9 +104,6 @@ class Meter final : private detail::Tickable {
           last_tick(start_time),
           region_time(start_time),
           next_region(detail::saturating_add(start_time, Nanos(1))),
-          region_count(0),
-          last_count(0),
-          initialized(0),
           rates{0, 0, 0},
           next_tick(next_region.count()),
           published_next(

@@ -48,7 +48,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,6 +56,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -485,7 +485,7 @@ class SharedStore final : public SharedCells, public MeterShared {
     std::unordered_map<std::uint64_t, SharedStore*> map_;
   };
   static Table& table() {
-    static Table* t = new Table();  // leaked: threads exit after statics die
+    static auto* t = new Table();  // leaked: threads exit after statics die
     return *t;
   }
 
