@@ -30,6 +30,9 @@
 // instant, mean_rate() ticks (Dropwizard's getMeanRate() does not), and with
 // SteadyClock marks within microseconds after a boundary may count before it.
 // Rates agree to ~1e-12 relative (idle ticks in closed form).
+// A meter of a shared registry (shared.hpp) counts into the pool's store and
+// keeps its State there: its figures are the pool's, ticked under the store's
+// process-shared mutex instead of mu_ (mark() is the same add).
 // Thread-safety: every member is safe to call from any thread. A Meter must
 // not be destroyed while another thread marks or reads it, nor outlive its
 // clock.
