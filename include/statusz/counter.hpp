@@ -17,6 +17,9 @@
 // began after set() returned counts. Of two racing set() calls the one that
 // stores last wins, as if it had happened when it read the cells. A value()
 // racing set() gives the value from before or from after the set.
+// A counter of a shared registry (shared.hpp) counts into the pool's store:
+// value() is the pool's value under the counter's mode (sum, max, min,
+// live-sum), and set(v) makes the calling process's own value v.
 // Thread-safety: every member is safe to call from any thread.
 #pragma once
 
@@ -32,6 +35,8 @@ class Counter {
   Counter() = default;
   explicit Counter(std::int64_t initial)
       : base_(static_cast<std::uint64_t>(initial)) {}
+  // A counter of a shared registry: its cell lives in the store.
+  explicit Counter(detail::CellIndex::Shared cell) : cell_(cell) {}
   Counter(const Counter&) = delete;
   Counter& operator=(const Counter&) = delete;
 
@@ -42,6 +47,10 @@ class Counter {
     cell_.add(std::uint64_t{0} - static_cast<std::uint64_t>(n));
   }
   void set(std::int64_t v) noexcept {
+    if (detail::SharedCells* shared = cell_.shared()) {
+      shared->set_own(cell_.index(), static_cast<std::uint64_t>(v));
+      return;
+    }
     const std::uint64_t seen = cell_.sum();
     base_.store(static_cast<std::uint64_t>(v) - seen,
                 std::memory_order_release);

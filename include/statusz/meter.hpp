@@ -30,6 +30,9 @@
 // instant, mean_rate() ticks (Dropwizard's getMeanRate() does not), and with
 // SteadyClock marks within microseconds after a boundary may count before it.
 // Rates agree to ~1e-12 relative (idle ticks in closed form).
+// A meter of a shared registry (shared.hpp) counts into the pool's store and
+// keeps its State there: its figures are the pool's, ticked under the store's
+// process-shared mutex instead of mu_ (mark() is the same add).
 // Thread-safety: every member is safe to call from any thread. A Meter must
 // not be destroyed while another thread marks or reads it, nor outlive its
 // clock.
@@ -57,21 +60,72 @@ struct MeterSnapshot {
   double fifteen_minute_rate = 0;
 };
 
+namespace detail {
+
+// The lock and the place of a shared meter's tick state (detail/shm.hpp).
+class MeterShared {
+ public:
+  virtual bool lock() const noexcept = 0;
+  virtual void unlock() const noexcept = 0;
+  // The pool's count, with the lock held.
+  virtual std::uint64_t count_locked(std::uint32_t index) const noexcept = 0;
+
+ protected:
+  MeterShared() = default;
+  MeterShared(const MeterShared&) = default;
+  MeterShared& operator=(const MeterShared&) = default;
+  ~MeterShared() = default;
+};
+
+}  // namespace detail
+
 class Meter final : private detail::Tickable {
  public:
   static constexpr Nanos kTickInterval = std::chrono::seconds(5);
   // Dropwizard's maxTicks: this many ticks due at once reset the rates.
   static constexpr std::int64_t kMaxTicks = 9231;
 
+  // The tick state: standard layout and address-free (a shared meter's lives
+  // in shared memory, where every process of the pool ticks it under the
+  // store's lock). Fields as in Dropwizard: lastTick, the region's start and
+  // count, the count at the last tick, the three rates, what rate() reads.
+  struct State {
+    Nanos start;
+    Nanos last_tick;
+    Nanos region_time;  // when the current region was entered
+    Nanos next_region;
+    std::uint64_t region_count = 0;  // the count then
+    std::uint64_t last_count = 0;
+    std::uint64_t initialized = 0;
+    double rates[3];  // 1, 5, 15 minutes
+    std::atomic<std::int64_t> next_tick;
+    std::atomic<std::int64_t> published_next;
+    std::atomic<double> published[3];
+
+    explicit State(Nanos start_time) noexcept
+        : start(start_time),
+          last_tick(start_time),
+          region_time(start_time),
+          next_region(detail::saturating_add(start_time, Nanos(1))),
+          rates{0, 0, 0},
+          next_tick(next_region.count()),
+          published_next(
+              detail::saturating_add(start_time, kTickInterval).count()),
+          published{{0}, {0}, {0}} {}
+  };
+
   explicit Meter(Clock& clock = default_clock())
+      : clock_(&clock), own_(clock.now()), st_(&own_) {
+    clock_->attach(*this);
+  }
+  // A meter of a shared registry: its cell and its State live in the store.
+  Meter(Clock& clock, detail::CellIndex::Shared cell, State& state,
+        const detail::MeterShared& shared)
       : clock_(&clock),
-        start_(clock.now()),
-        last_tick_(start_),
-        region_time_(start_),
-        next_region_(detail::saturating_add(start_, Nanos(1))) {
-    published_next_.store(
-        detail::saturating_add(last_tick_, kTickInterval).count(),
-        std::memory_order_relaxed);
+        cell_(cell),
+        own_(Nanos(0)),
+        st_(&state),
+        shared_(&shared) {
     clock_->attach(*this);
   }
   ~Meter() { clock_->detach(*this); }
@@ -84,62 +138,77 @@ class Meter final : private detail::Tickable {
 
   std::uint64_t count() const noexcept { return cell_.sum(); }
   double mean_rate() const { return snapshot().mean_rate; }
-  double one_minute_rate() const {
-    return rate(published_m1_, &MeterSnapshot::one_minute_rate);
-  }
-  double five_minute_rate() const {
-    return rate(published_m5_, &MeterSnapshot::five_minute_rate);
-  }
-  double fifteen_minute_rate() const {
-    return rate(published_m15_, &MeterSnapshot::fifteen_minute_rate);
-  }
+  double one_minute_rate() const { return rate(0); }
+  double five_minute_rate() const { return rate(1); }
+  double fifteen_minute_rate() const { return rate(2); }
 
   // All five figures, consistent with one another.
   MeterSnapshot snapshot() const {
     const Nanos now = clock_->now();
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
-    std::lock_guard<std::mutex> g(mu_);
+    Lock g(*this);
     catch_up(now);
     publish_locked();
     MeterSnapshot s;
-    s.count = cell_.sum();
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    s.count = total_locked();
+    const double elapsed =
+        std::chrono::duration<double>(now - st_->start).count();
     s.mean_rate = (s.count == 0 || elapsed <= 0)
                       ? 0.0
                       : static_cast<double>(s.count) / elapsed;
-    s.one_minute_rate = m1_.rate;
-    s.five_minute_rate = m5_.rate;
-    s.fifteen_minute_rate = m15_.rate;
+    s.one_minute_rate = st_->rates[0];
+    s.five_minute_rate = st_->rates[1];
+    s.fifteen_minute_rate = st_->rates[2];
     return s;
   }
 
   const Clock& clock() const noexcept { return *clock_; }
 
  private:
-  struct Ewma {
-    double minutes;
-    double alpha;
-    double rate = 0;
+  static constexpr double kMinutes[3] = {1, 5, 15};
 
-    explicit Ewma(double m) : minutes(m), alpha(-std::expm1(-5.0 / 60.0 / m)) {}
-    void tick(double instant_rate, bool first) {
-      rate = first ? instant_rate : rate + alpha * (instant_rate - rate);
+  // alpha = 1 - exp(-5/60/N).
+  static double alpha(int i) noexcept {
+    return -std::expm1(-5.0 / 60.0 / kMinutes[i]);
+  }
+
+  // mu_, or the shared store's lock for a shared meter.
+  class Lock {
+   public:
+    explicit Lock(const Meter& m) noexcept : m_(m) {
+      if (m_.shared_ == nullptr) {
+        m_.mu_.lock();
+      } else {
+        held_ = m_.shared_->lock();
+      }
     }
-    // n ticks with no events: rate *= (1 - alpha)^n, in closed form.
-    void idle_ticks(std::int64_t n) {
-      rate *= std::exp(-5.0 / 60.0 / minutes * static_cast<double>(n));
+    ~Lock() {
+      if (m_.shared_ == nullptr) {
+        m_.mu_.unlock();
+      } else if (held_) {
+        m_.shared_->unlock();
+      }
     }
-    // Dropwizard's EWMA.reset(): the smallest normal double per nanosecond.
-    void reset() { rate = std::numeric_limits<double>::min() * 1e9; }
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+   private:
+    const Meter& m_;
+    bool held_ = false;
   };
 
+  std::uint64_t total_locked() const noexcept {
+    return shared_ == nullptr ? cell_.sum()
+                              : shared_->count_locked(cell_.index());
+  }
+
   void tick_until(Nanos now) noexcept override {
-    std::lock_guard<std::mutex> g(mu_);
+    Lock g(*this);
     observe(now);
     publish_locked();
   }
   Nanos next_tick() const noexcept override {
-    return Nanos(next_tick_atomic_.load(std::memory_order_relaxed));
+    return Nanos(st_->next_tick.load(std::memory_order_relaxed));
   }
 
   // Whether a read at `now` would tick, when the last tick was at `next` - 5 s:
@@ -149,13 +218,14 @@ class Meter final : private detail::Tickable {
 
   // A rate as last ticked when no tick is due: two atomic loads and a time
   // read, no lock. Otherwise through snapshot(), which ticks.
-  double rate(const std::atomic<double>& published,
-              double MeterSnapshot::*field) const {
-    const Nanos next(published_next_.load(std::memory_order_acquire));
+  double rate(int i) const {
+    const Nanos next(st_->published_next.load(std::memory_order_acquire));
     if (!tick_due(read_now(), next)) {
-      return published.load(std::memory_order_relaxed);
+      return st_->published[i].load(std::memory_order_relaxed);
     }
-    return snapshot().*field;
+    const MeterSnapshot s = snapshot();
+    return i == 0 ? s.one_minute_rate
+                  : (i == 1 ? s.five_minute_rate : s.fifteen_minute_rate);
   }
 
   // The time for rate(): for a SteadyClock, CLOCK_MONOTONIC_COARSE (the same
@@ -181,13 +251,13 @@ class Meter final : private detail::Tickable {
 #endif
   }
 
-  // Makes the rates of the last tick visible to rate(). Under mu_.
+  // Makes the rates of the last tick visible to rate(). Under the lock.
   void publish_locked() const noexcept {
-    published_m1_.store(m1_.rate, std::memory_order_relaxed);
-    published_m5_.store(m5_.rate, std::memory_order_relaxed);
-    published_m15_.store(m15_.rate, std::memory_order_relaxed);
-    published_next_.store(
-        detail::saturating_add(last_tick_, kTickInterval).count(),
+    for (int i = 0; i < 3; ++i) {
+      st_->published[i].store(st_->rates[i], std::memory_order_relaxed);
+    }
+    st_->published_next.store(
+        detail::saturating_add(st_->last_tick, kTickInterval).count(),
         std::memory_order_release);
   }
 
@@ -195,68 +265,68 @@ class Meter final : private detail::Tickable {
   // events marked before the current region.
   void catch_up(Nanos now) const noexcept {
     observe(now);
-    tick_if_necessary(std::max(now, region_time_), region_count_);
+    tick_if_necessary(std::max(now, st_->region_time), st_->region_count);
   }
 
   // Called when time may have entered a new region: a count that changed since
   // the region's start means a mark there, which ticked first (Dropwizard's
   // mark() ticks before it counts).
   void observe(Nanos now) const noexcept {
-    if (now < next_region_) return;
-    const std::uint64_t total = cell_.sum();
-    if (total != region_count_) tick_if_necessary(region_time_, region_count_);
-    region_time_ = now;
-    region_count_ = total;
-    const Nanos offset = now - start_;
+    State& st = *st_;
+    if (now < st.next_region) return;
+    const std::uint64_t total = total_locked();
+    if (total != st.region_count) {
+      tick_if_necessary(st.region_time, st.region_count);
+    }
+    st.region_time = now;
+    st.region_count = total;
+    const Nanos offset = now - st.start;
     const std::int64_t boundaries = offset / kTickInterval;
     // Saturates at Nanos::max(): time itself does (ManualClock::advance).
-    next_region_ =
+    st.next_region =
         offset % kTickInterval == Nanos(0)
             ? detail::saturating_add(now, Nanos(1))
-            : (boundaries + 1 > (Nanos::max() - start_) / kTickInterval
+            : (boundaries + 1 > (Nanos::max() - st.start) / kTickInterval
                    ? Nanos::max()
-                   : start_ + (boundaries + 1) * kTickInterval);
-    next_tick_atomic_.store(next_region_.count(), std::memory_order_relaxed);
+                   : st.start + (boundaries + 1) * kTickInterval);
+    st.next_tick.store(st.next_region.count(), std::memory_order_relaxed);
   }
 
   // Dropwizard's ExponentialMovingAverages.tickIfNecessary() at time t, with
   // `total` events counted before t.
   void tick_if_necessary(Nanos t, std::uint64_t total) const noexcept {
-    const Nanos age = t - last_tick_;
+    State& st = *st_;
+    const Nanos age = t - st.last_tick;
     if (age <= kTickInterval) return;
-    last_tick_ = t - age % kTickInterval;
+    st.last_tick = t - age % kTickInterval;
     const std::int64_t due = age / kTickInterval;
-    const double instant = static_cast<double>(total - last_count_) /
+    const double instant = static_cast<double>(total - st.last_count) /
                            std::chrono::duration<double>(kTickInterval).count();
-    last_count_ = total;
+    st.last_count = total;
     if (due >= kMaxTicks) {
-      for (Ewma* e : {&m1_, &m5_, &m15_}) e->reset();
+      // Dropwizard's EWMA.reset(): the smallest normal double per nanosecond.
+      for (double& r : st.rates) r = std::numeric_limits<double>::min() * 1e9;
       return;
     }
-    const bool first = !initialized_;
-    initialized_ = true;
-    for (Ewma* e : {&m1_, &m5_, &m15_}) {
-      e->tick(instant, first);
-      if (due > 1) e->idle_ticks(due - 1);
+    const bool first = st.initialized == 0;
+    st.initialized = 1;
+    for (int i = 0; i < 3; ++i) {
+      double& r = st.rates[i];
+      r = first ? instant : r + alpha(i) * (instant - r);
+      // due - 1 ticks with no events: rate *= (1 - alpha)^n, in closed form.
+      if (due > 1) {
+        r *= std::exp(-5.0 / 60.0 / kMinutes[i] * static_cast<double>(due - 1));
+      }
     }
   }
 
   Clock* clock_;
   detail::CellIndex cell_;
-  const Nanos start_;
+  State own_;  // a private meter's state
+  State* st_;  // &own_, or the state in the shared store
+  const detail::MeterShared* shared_ = nullptr;
   mutable std::mutex mu_;
-  mutable Nanos last_tick_;    // Dropwizard's lastTick
-  mutable Nanos region_time_;  // when the current region was entered
-  mutable std::uint64_t region_count_ = 0;  // the count then
-  mutable Nanos next_region_;
-  mutable std::atomic<std::int64_t> next_tick_atomic_{next_region_.count()};
-  mutable std::uint64_t last_count_ = 0;
-  mutable bool initialized_ = false;
-  mutable Ewma m1_{1}, m5_{5}, m15_{15};
   const bool coarse_ = is_steady(*clock_);
-  mutable std::atomic<std::int64_t> published_next_{0};
-  mutable std::atomic<double> published_m1_{0}, published_m5_{0},
-      published_m15_{0};
 };
 
 }  // namespace statusz

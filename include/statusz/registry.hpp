@@ -51,6 +51,7 @@
 #include "keyed_counter.hpp"
 #include "meter.hpp"
 #include "probe.hpp"
+#include "shared.hpp"
 #include "status.hpp"
 #include "time_zone.hpp"
 #include "timer.hpp"
@@ -84,6 +85,9 @@ struct RegistryOptions {
   std::string host_name;   // empty: the machine's name
   std::string version;     // the service's version, as it sets it
   TimeZone time_zone = TimeZone::utc();
+  // Non-empty: the name of a shared store every process of this user that
+  // opens it counts into (shared.hpp). Meters and counters are the pool's.
+  std::string shared{};
 };
 
 // The machine's host name ("localhost" if it cannot be read).
@@ -121,7 +125,10 @@ class Registry {
         host_name_(options.host_name.empty() ? machine_host_name()
                                              : std::move(options.host_name)),
         version_(std::move(options.version)),
-        time_zone_(options.time_zone) {}
+        time_zone_(options.time_zone),
+        shared_(options.shared.empty()
+                    ? nullptr
+                    : std::make_unique<detail::SharedStore>(options.shared)) {}
 
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -129,16 +136,31 @@ class Registry {
   Meter& meter(std::string_view path) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Meter, [this](Node& n) {
-              n.meter = std::make_unique<Meter>(*clock_);
+    return *get_or_create(path, Kind::Meter, [&](Node& n) {
+              if (shared_) {
+                const auto r = shared_register(
+                    path, detail::SharedStore::kMeter, CounterMode::Sum);
+                n.meter = std::make_unique<Meter>(*clock_, r.cell, *r.meter,
+                                                  *shared_);
+              } else {
+                n.meter = std::make_unique<Meter>(*clock_);
+              }
             }).meter;
   }
 
-  Counter& counter(std::string_view path) {
+  // `mode` matters on a shared registry only (how the pool's processes'
+  // values aggregate, shared.hpp); every process must ask with the same one.
+  Counter& counter(std::string_view path, CounterMode mode = CounterMode::Sum) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Counter, [](Node& n) {
-              n.counter = std::make_unique<Counter>();
+    return *get_or_create(path, Kind::Counter, [&](Node& n) {
+              if (shared_) {
+                n.counter = std::make_unique<Counter>(
+                    shared_register(path, detail::SharedStore::kCounter, mode)
+                        .cell);
+              } else {
+                n.counter = std::make_unique<Counter>();
+              }
             }).counter;
   }
 
@@ -148,7 +170,8 @@ class Registry {
                       std::size_t max_keys = KeyedCounter::kDefaultMaxKeys) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::KeyedCounter, [max_keys](Node& n) {
+    return *get_or_create(path, Kind::KeyedCounter, [&](Node& n) {
+              refuse_if_shared("keyed counters", path);
               n.keyed = std::make_unique<KeyedCounter>(max_keys);
             }).keyed;
   }
@@ -161,6 +184,7 @@ class Registry {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     return *get_or_create(path, Kind::Histogram, [&](Node& n) {
+              refuse_if_shared("histograms", path);
               n.histogram = std::make_unique<Histogram>(*clock_, window_ticks);
             }).histogram;
   }
@@ -170,6 +194,7 @@ class Registry {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     return *get_or_create(path, Kind::Timer, [&](Node& n) {
+              refuse_if_shared("timers", path);
               n.timer = std::make_unique<Timer>(*clock_, window_ticks);
             }).timer;
   }
@@ -298,6 +323,7 @@ class Registry {
   // largest timeout), then shows `v` every node in document order (see
   // visitor.hpp). Returns the server's status, as v.begin() got it.
   Status visit(RegistryVisitor& v, VisitOptions options = {}) const {
+    if (shared_) shared_->reap();
     const std::shared_ptr<const Plan> plan = current_plan();
     const std::vector<ProbeReport> reports = run_probes(*plan);
     const Status server = worst_of(reports);
@@ -342,6 +368,8 @@ class Registry {
   const std::string& host_name() const noexcept { return host_name_; }
   const std::string& version() const noexcept { return version_; }
   const TimeZone& time_zone() const noexcept { return time_zone_; }
+  // The shared store (nullptr for a private registry).
+  detail::SharedStore* shared_store() const noexcept { return shared_.get(); }
 
  private:
   struct Node {
@@ -521,6 +549,31 @@ class Registry {
     return last;
   }
 
+  // The store's entry for `path`; a path another process registered as
+  // another kind is a KindError.
+  // The kinds the shared store does not hold yet are refused on a shared
+  // registry (std::logic_error), never counted per process unnoticed.
+  void refuse_if_shared(std::string_view kinds, std::string_view path) const {
+    if (!shared_) return;
+    throw std::logic_error("statusz: " + std::string(kinds) +
+                           " are not supported by a shared registry yet ('" +
+                           std::string(path) + "')");
+  }
+
+  detail::SharedStore::Registration shared_register(
+      std::string_view path, detail::SharedStore::EntryKind kind,
+      CounterMode mode) {
+    auto r = shared_->register_metric(path, kind, mode, clock_->now());
+    if (r.clash) {
+      const auto as_kind = [](std::uint32_t k) {
+        return k == detail::SharedStore::kMeter ? Kind::Meter : Kind::Counter;
+      };
+      throw KindError(std::string(path), as_kind(r.existing_kind),
+                      as_kind(kind));
+    }
+    return r;
+  }
+
   static Node* leaf_of(Node* n) noexcept {
     while (!n->children.empty()) n = n->children.front().get();
     return n;
@@ -637,6 +690,8 @@ class Registry {
   std::string host_name_;
   std::string version_;
   TimeZone time_zone_;
+  // Before root_: the metrics (in root_) count into it, so it outlives them.
+  std::unique_ptr<detail::SharedStore> shared_;
   mutable std::mutex mu_;
   Node root_;
   std::uint64_t generation_ = 0;

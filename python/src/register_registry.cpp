@@ -89,6 +89,11 @@ void register_registry(py::module_& m) {
       PyExc_ValueError, nullptr);
   if (g_kind_error == nullptr) throw py::error_already_set();
   m.attr("KindError") = py::handle(g_kind_error);
+  py::register_exception<statusz::SharedStoreError>(m, "SharedStoreError",
+                                                   PyExc_OSError);
+  m.attr("SharedStoreError").attr("__doc__") =
+      "A shared registry's store cannot be opened or joined (another layout "
+      "version, not a private file of this user, full). An OSError.";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -108,20 +113,33 @@ void register_registry(py::module_& m) {
       "for it as another kind raises KindError. Safe from any thread.");
   reg_cls
       .def(py::init([](Clock* clock, std::optional<std::string> host_name,
-                       std::string version, std::string time_zone) {
+                       std::string version, std::string time_zone,
+                       std::optional<std::string> shared) {
              statusz::RegistryOptions o;
              o.clock = clock;
              if (host_name) o.host_name = std::move(*host_name);
              o.version = std::move(version);
              o.time_zone = statusz::TimeZone::parse(time_zone);
+             if (shared) {
+               if (shared->empty()) {
+                 throw py::value_error("shared: the store's name must not be empty");
+               }
+               o.shared = std::move(*shared);
+             }
+             ReleaseGil nogil;
              return std::make_unique<PyRegistry>(std::move(o));
            }),
            py::kw_only(), arg("clock") = py::none(), arg("host_name") = py::none(),
-           arg("version") = "", arg("time_zone") = "UTC", py::keep_alive<1, 2>(),
+           arg("version") = "", arg("time_zone") = "UTC", arg("shared") = py::none(),
+           py::keep_alive<1, 2>(),
            "clock: a Clock (default_clock() if None); host_name: the document's "
            "hostName (the machine's name if None or \"\"); version: the "
            "service's version; time_zone: how `date` is written: \"UTC\", "
-           "\"local\" or a fixed offset like \"+02:00\".")
+           "\"local\" or a fixed offset like \"+02:00\"; shared: the name of a "
+           "shared-memory store (/dev/shm/statusz.NAME, mode 0600) that every "
+           "process of this user opening the same name counts into: meters and "
+           "counters are then the pool's (ValueError for a bad name, "
+           "statusz.SharedStoreError if the store cannot be opened or joined).")
       .def(
           "meter",
           [](PyRegistry& r, const std::string& path) -> Meter& {
@@ -137,12 +155,27 @@ void register_registry(py::module_& m) {
           "The Meter at `path`, created on first use.")
       .def(
           "counter",
-          [](PyRegistry& r, const std::string& path) -> Counter& {
+          [](PyRegistry& r, const std::string& path, const std::string& mode) -> Counter& {
+            statusz::CounterMode m = statusz::CounterMode::Sum;
+            if (mode == "max") {
+              m = statusz::CounterMode::Max;
+            } else if (mode == "min") {
+              m = statusz::CounterMode::Min;
+            } else if (mode == "live-sum") {
+              m = statusz::CounterMode::LiveSum;
+            } else if (mode != "sum") {
+              throw py::value_error("mode must be \"sum\", \"max\", \"min\" or "
+                                    "\"live-sum\", not " + repr_str(mode));
+            }
             ReleaseGil nogil;
-            return r.reg.counter(path);
+            return r.reg.counter(path, m);
           },
-          arg("path"), py::return_value_policy::reference_internal,
-          "The Counter at `path`, created on first use.")
+          arg("path"), py::kw_only(), arg("mode") = "sum",
+          py::return_value_policy::reference_internal,
+          "The Counter at `path`, created on first use. mode (a shared "
+          "registry's only): how the pool's processes' values aggregate: "
+          "\"sum\" (every process that ever counted), \"max\" or \"min\" (over "
+          "the live processes), \"live-sum\" (the live processes only).")
       .def(
           "keyed",
           [](PyRegistry& r, const std::string& path, long long max_keys) -> KeyedCounter& {
@@ -360,6 +393,13 @@ void register_registry(py::module_& m) {
           "time_zone",
           [](const PyRegistry& r) { return time_zone_text(r.reg.time_zone()); },
           "How `date` is written: \"UTC\", \"local\" or \"+HH:MM\".")
+      .def_property_readonly(
+          "shared",
+          [](const PyRegistry& r) -> std::optional<std::string> {
+            if (auto* store = r.reg.shared_store()) return store->name();
+            return std::nullopt;
+          },
+          "The shared store's name (None for a private registry).")
       .def("__repr__", [](const PyRegistry& r) {
         return "Registry(host_name=" + repr_str(r.reg.host_name()) +
                ", version=" + repr_str(r.reg.version()) +
@@ -367,6 +407,16 @@ void register_registry(py::module_& m) {
       });
 
   // ---- Free functions -----------------------------------------------------
+  m.def(
+      "remove_shared",
+      [](const std::string& name) { return statusz::remove_shared(name); },
+      arg("name"),
+      "Unlinks the shared store `name` (/dev/shm/statusz.NAME), e.g. when a "
+      "pool starts, to count from zero; False if there was none. Processes "
+      "that have it open keep counting into the unlinked store.");
+  m.def(
+      "shared_path", [](const std::string& name) { return statusz::shared_path(name); },
+      arg("name"), "The file backing the shared store `name`.");
   m.def(
       "to_json",
       [](py::handle value, bool pretty) {

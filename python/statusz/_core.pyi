@@ -1,7 +1,7 @@
 """Type stubs of statusz._core, the compiled part of statusz."""
 
 import enum
-from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, TypeVar, Union, final, overload
+from typing import Any, Callable, Iterator, Literal, Optional, Sequence, Tuple, TypeVar, Union, final, overload
 
 __version__: str
 
@@ -38,6 +38,9 @@ class Kind(enum.Enum):
     GAUGE = 4
     HISTOGRAM = 5
     TIMER = 6
+
+class SharedStoreError(OSError):
+    """A shared registry's store cannot be opened or joined."""
 
 class KindError(ValueError):
     """A path is already registered as another kind."""
@@ -273,9 +276,14 @@ class Registry:
         host_name: Optional[str] = None,
         version: str = "",
         time_zone: str = "UTC",
+        shared: Optional[str] = None,
     ) -> None: ...
     def meter(self, path: str) -> Meter: ...
-    def counter(self, path: str) -> Counter: ...
+    def counter(
+        self, path: str, *, mode: Literal["sum", "max", "min", "live-sum"] = "sum"
+    ) -> Counter: ...
+    @property
+    def shared(self) -> Optional[str]: ...
     def keyed(self, path: str, max_keys: int = 10000) -> KeyedCounter: ...
     def timer(self, path: str, window_ticks: int = 12) -> Timer:
         """The Timer at path, created on first use; KindError if another kind."""
@@ -351,3 +359,9 @@ def _accepts_gzip(accept_encoding: Optional[str]) -> bool:
 
 def to_json(value: Any, pretty: bool = False) -> str:
     """Renders a value with the C++ JSON renderer."""
+
+def remove_shared(name: str) -> bool:
+    """Unlinks the shared store `name`; False if there was none."""
+
+def shared_path(name: str) -> str:
+    """The file backing the shared store `name` (/dev/shm/statusz.NAME)."""

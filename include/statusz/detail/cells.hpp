@@ -372,24 +372,80 @@ class CellSpace {
   std::uint32_t next_index_ = 0;
 };
 
-// One reserved cell index, released on destruction.
+// A store of cells shared by processes (detail/shm.hpp): what a CellIndex of
+// a shared registry counts into. add_slow() is taken by a thread's first add
+// to a store (it claims the thread's slot there) and when the thread last
+// counted into another store.
+class SharedCells {
+ public:
+  virtual void add_slow(std::uint32_t index, std::uint64_t n) noexcept = 0;
+  // The pool's value of `index` under the metric's aggregation mode.
+  virtual std::uint64_t value(std::uint32_t index) const noexcept = 0;
+  // Makes the calling process's own value of `index` v (Counter::set()).
+  virtual void set_own(std::uint32_t index, std::uint64_t v) noexcept = 0;
+
+ protected:
+  SharedCells() = default;
+  SharedCells(const SharedCells&) = default;
+  SharedCells& operator=(const SharedCells&) = default;
+  ~SharedCells() = default;
+};
+
+// The calling thread's slot in the shared store it last counted into: the
+// store's process-unique id (never reused; 0: none) and the slot's cells.
+struct SharedLocal {
+  std::uint64_t store_id;
+  CellSpace::Cell* cells;
+};
+inline SharedLocal& shared_local() noexcept {
+  static thread_local SharedLocal t{0, nullptr};
+  return t;
+}
+
+// One reserved cell index, released on destruction; or a cell of a shared
+// store (a metric of a shared registry), which add() reaches through the
+// calling thread's cached slot: the same loads as a private add.
 class CellIndex {
  public:
+  // Where a shared cell is: its store, the store's id, the cell's index.
+  struct Shared {
+    SharedCells* store;
+    std::uint64_t store_id;
+    std::uint32_t index;
+  };
+
   CellIndex() : index_(CellSpace::instance().reserve()) {}
-  ~CellIndex() { CellSpace::instance().release(index_); }
+  explicit CellIndex(Shared s) noexcept
+      : index_(s.index), shared_(s.store), shared_id_(s.store_id) {}
+  ~CellIndex() {
+    if (shared_ == nullptr) CellSpace::instance().release(index_);
+  }
   CellIndex(const CellIndex&) = delete;
   CellIndex& operator=(const CellIndex&) = delete;
 
   STATUSZ_ALWAYS_INLINE void add(std::uint64_t n) const noexcept {
-    CellSpace::add(index_, n);
+    if (shared_ == nullptr) {
+      CellSpace::add(index_, n);
+      return;
+    }
+    SharedLocal& t = shared_local();
+    if (t.store_id == shared_id_) {
+      CellSpace::bump(t.cells[index_], n);
+      return;
+    }
+    shared_->add_slow(index_, n);
   }
   std::uint64_t sum() const noexcept {
+    if (shared_ != nullptr) return shared_->value(index_);
     return CellSpace::instance().sum(index_);
   }
   std::uint32_t index() const noexcept { return index_; }
+  SharedCells* shared() const noexcept { return shared_; }
 
  private:
   std::uint32_t index_;
+  SharedCells* shared_ = nullptr;
+  std::uint64_t shared_id_ = 0;
 };
 
 }  // namespace statusz::detail
