@@ -7,6 +7,7 @@
 #include <string>
 
 #include "exposition_grammar.hpp"
+#include "promtool.hpp"
 #include "sample_registry.hpp"
 
 namespace statusz {
@@ -145,21 +146,10 @@ TEST(Prometheus, PassesPromtoolCheckMetrics) {
   reg.keyed("applications.servlet.requests.chatHttp.errorsByBot")
       .inc("q\"\\\n");
   clock.advance(1min);
-  const std::string path = ::testing::TempDir() + "statusz_metrics.txt";
-  {
-    std::ofstream out(path);
-    out << render(reg);
-  }
-  const std::string cmd =
-      std::string(STATUSZ_PROMTOOL) + " check metrics < " + path + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string output;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p) != nullptr) output += buf;
-  const int rc = pclose(p);
-  EXPECT_EQ(rc, 0) << output;
-  EXPECT_EQ(output, "") << "promtool lint complaints";
+  const auto r =
+      statusz_test::promtool_check_metrics(render(reg), "statusz_metrics.txt");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "") << "promtool lint complaints";
 }
 #endif
 
