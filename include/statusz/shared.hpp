@@ -8,8 +8,9 @@
 // the summed count, counters aggregated by the CounterMode chosen at
 // registration (sum, max, min, live-sum). Gauges and probes are evaluated by
 // the rendering process (they are functions of that process's state: a pool
-// value would need every process to answer each read). Keyed counters are not
-// shared yet: asking a shared registry for one throws std::logic_error.
+// value would need every process to answer each read). Keyed counters,
+// histograms and timers are not shared yet: asking a shared registry for one
+// throws std::logic_error.
 // The design, costs and guarantees: detail/shm.hpp.
 //
 // Cost: mark()/inc() as on a private registry (one add to a cell the thread
