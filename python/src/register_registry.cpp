@@ -156,19 +156,19 @@ void register_registry(py::module_& m) {
       .def(
           "counter",
           [](PyRegistry& r, const std::string& path, const std::string& mode) -> Counter& {
-            statusz::CounterMode m = statusz::CounterMode::Sum;
+            statusz::CounterMode counter_mode = statusz::CounterMode::Sum;
             if (mode == "max") {
-              m = statusz::CounterMode::Max;
+              counter_mode = statusz::CounterMode::Max;
             } else if (mode == "min") {
-              m = statusz::CounterMode::Min;
+              counter_mode = statusz::CounterMode::Min;
             } else if (mode == "live-sum") {
-              m = statusz::CounterMode::LiveSum;
+              counter_mode = statusz::CounterMode::LiveSum;
             } else if (mode != "sum") {
               throw py::value_error("mode must be \"sum\", \"max\", \"min\" or "
                                     "\"live-sum\", not " + repr_str(mode));
             }
             ReleaseGil nogil;
-            return r.reg.counter(path, m);
+            return r.reg.counter(path, counter_mode);
           },
           arg("path"), py::kw_only(), arg("mode") = "sum",
           py::return_value_policy::reference_internal,
