@@ -16,20 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include "sanitizers.hpp"
 #include "statusz/registry.hpp"
 #include "statusz/shared.hpp"
 
 namespace {
 
-// Forking a process that has threads (the clock's ticker) hangs under
-// ThreadSanitizer, whose runtime does not support it (test_cells.cpp skips
-// its fork tests the same way); the threads-only tests run under TSan.
-#if STATUSZ_HAS_TSAN || defined(__SANITIZE_THREAD__)
-#define SKIP_FORK_UNDER_TSAN() \
-  GTEST_SKIP() << "TSan does not support fork() in a threaded process"
-#else
-#define SKIP_FORK_UNDER_TSAN() (void)0
-#endif
+// Forking a process that has threads (the clock's ticker) is unsupported
+// under ThreadSanitizer (sanitizers.hpp); the threads-only tests run there.
 
 using statusz::CounterMode;
 using statusz::Registry;
@@ -72,7 +66,7 @@ int wait_status(pid_t pid) {
 }
 
 TEST(Shared, WorkersThatExitAndWorkersKilledMidMarkGiveExactTotals) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   Name name("totals");
   Registry reg(shared_options(name.value));
   statusz::Meter& requests = reg.meter("pool.requests");
@@ -135,7 +129,7 @@ TEST(Shared, WorkersThatExitAndWorkersKilledMidMarkGiveExactTotals) {
 }
 
 TEST(Shared, TwoHundredWorkersComeAndGoInABoundedStore) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   Name name("churn");
   Registry reg(shared_options(name.value));
   statusz::Meter& m = reg.meter("hits");
@@ -212,7 +206,7 @@ TEST(Shared, ThreadsThatExitParkTheirSlotForTheProcess) {
 }
 
 TEST(Shared, ProcessIdentityHandlesPidReuseAndZombies) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   const statusz::detail::ProcessIdentity me = statusz::detail::self_identity();
   EXPECT_EQ(me.pid, ::getpid());
   EXPECT_TRUE(statusz::detail::process_alive(me.pid, me.start));
@@ -236,7 +230,7 @@ TEST(Shared, ProcessIdentityHandlesPidReuseAndZombies) {
 }
 
 TEST(Shared, AZombieWorkersSlotIsReapedBeforeItsParentWaits) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   Name name("zombie");
   Registry reg(shared_options(name.value));
   statusz::Counter& live = reg.counter("live", CounterMode::LiveSum);
@@ -260,7 +254,7 @@ TEST(Shared, AZombieWorkersSlotIsReapedBeforeItsParentWaits) {
 }
 
 TEST(Shared, CounterModesAggregateLiveProcesses) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   Name name("modes");
   Registry reg(shared_options(name.value));
   statusz::Counter& most = reg.counter("most", CounterMode::Max);
@@ -318,7 +312,7 @@ TEST(Shared, CounterModesAggregateLiveProcesses) {
 }
 
 TEST(Shared, OneRateForThePoolFromTheSummedCount) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   Name name("rates");
   statusz::ManualClock clock;
   Registry reg(shared_options(name.value, &clock));
@@ -427,7 +421,7 @@ TEST(Shared, AnotherLayoutVersionRefusesToJoin) {
 }
 
 TEST(Shared, KindsClashAcrossProcessesAndKeyedIsRefused) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   Name name("kinds");
   Registry reg(shared_options(name.value));
   const pid_t pid = ::fork();
@@ -464,7 +458,7 @@ TEST(Shared, ClosingARegistryKeepsItsCounts) {
 }
 
 TEST(Shared, ProcessesJoiningAndLeavingWhileAnotherRenders) {
-  SKIP_FORK_UNDER_TSAN();
+  SKIP_UNDER_TSAN();
   Name name("stress");
   Registry reg(shared_options(name.value));
   statusz::Meter& m = reg.meter("m");
