@@ -2,7 +2,6 @@
 // own registry, thread creation failing (EAGAIN), idle probe workers ending,
 // deeply nested gauge values, and fork(): the child ticks, runs its probes,
 // counts from what the parent had, and inherits no statusz lock held.
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "os_threads.hpp"
 #include "sanitizers.hpp"
 
 namespace statusz {
@@ -25,16 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::size_t thread_count() {
-  std::size_t n = 0;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (const dirent* e = readdir(d)) {
-      if (e->d_name[0] != '.') ++n;
-    }
-    closedir(d);
-  }
-  return n;
-}
+using statusz_test::thread_count;
 
 // Waits (real time, bounded) until cond() holds: for OS threads to exit.
 template <class F>

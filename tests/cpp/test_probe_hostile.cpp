@@ -1,7 +1,6 @@
 // Probes that hang, are slow, throw anything or return garbage: every
 // snapshot still returns within its timeout, with the right statuses, and the
 // number of threads stays bounded however many requests arrive.
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -12,21 +11,14 @@
 #include <thread>
 #include <vector>
 
+#include "os_threads.hpp"
+
 namespace statusz {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::size_t thread_count() {
-  std::size_t n = 0;
-  if (DIR* d = opendir("/proc/self/task")) {
-    while (const dirent* e = readdir(d)) {
-      if (e->d_name[0] != '.') ++n;
-    }
-    closedir(d);
-  }
-  return n;
-}
+using statusz_test::thread_count;
 
 struct Hostile {
   std::shared_ptr<std::promise<void>> release =
