@@ -166,6 +166,15 @@ def used(r, name):
     return f"{r.reps(name)}/{r.total_reps(name)} reps"
 
 
+def scaling_target(r, what, one, two, at_least, tail=""):
+    """`what` from 2 threads against 1: aggregate operations per second."""
+    ratio = r.ips(two) / r.ips(one)
+    return Target(f"{what}: aggregate / 1 thread{tail}", ratio, f">= {at_least}",
+                  ratio >= at_least,
+                  f"{fmt(r.ips(two) / 1e6)} vs {fmt(r.ips(one) / 1e6)} M/s"
+                  f" ({used(r, two)} with both cores)", (one, two))
+
+
 def keyed_targets(r, keyed, suffix):
     """The four KeyedCounter targets for one implementation's figures."""
     hs, ho = hot("base/hash_std", 1), hot("base/hash_statusz", 1)
@@ -182,11 +191,8 @@ def keyed_targets(r, keyed, suffix):
     out.append(Target(
         f"KeyedCounter::inc, 1 thread: times faster than mutex + unordered_map{suffix}",
         ratio, ">= 3", ratio >= 3, f"{fmt(r.ns(k1))} ns vs {fmt(r.ns(mm1))} ns", (k1, mm1)))
-    ratio = r.ips(k2) / r.ips(k1)
-    out.append(Target(
-        f"KeyedCounter::inc, 2 threads on one key: aggregate / 1 thread{suffix}",
-        ratio, ">= 1.5", ratio >= 1.5,
-        f"{fmt(r.ips(k2) / 1e6)} vs {fmt(r.ips(k1) / 1e6)} M/s ({used(r, k2)} with both cores)", (k1, k2)))
+    out.append(scaling_target(r, "KeyedCounter::inc, 2 threads on one key", k1, k2, 1.5,
+                              suffix))
     ratio = r.ips(k2) / r.ips(mm2)
     out.append(Target(
         f"KeyedCounter::inc, 2 threads on one key: times mutex + unordered_map{suffix}",
@@ -227,11 +233,7 @@ def hot_path_targets(r):
                               ratio, "<= 0.5", ratio <= 0.5,
                               f"{fmt(r.ns(m))} ns vs {fmt(r.ns(fa))} ns", (m, fa)))
         m1, m2 = hot(prefix + "statusz/meter_mark", 1), hot(prefix + "statusz/meter_mark", 2)
-        ratio = r.ips(m2) / r.ips(m1)
-        out.append(Target(f"{flag} Meter::mark, 2 threads on one meter: aggregate / 1 thread",
-                          ratio, ">= 1.8", ratio >= 1.8,
-                          f"{fmt(r.ips(m2) / 1e6)} vs {fmt(r.ips(m1) / 1e6)} M/s ({used(r, m2)} with both cores)",
-                          (m1, m2)))
+        out.append(scaling_target(r, f"{flag} Meter::mark, 2 threads on one meter", m1, m2, 1.8))
         for suffix, how in COUNTER_PATTERNS:
             c = hot(prefix + "statusz/counter_inc" + suffix, 1)
             ratio = r.ns(c) / r.ns(fa)
@@ -239,11 +241,8 @@ def hot_path_targets(r):
                               ratio, "<= 0.6", ratio <= 0.6,
                               f"{fmt(r.ns(c))} ns vs {fmt(r.ns(fa))} ns", (c, fa)))
         c1, c2 = hot(prefix + "statusz/counter_inc", 1), hot(prefix + "statusz/counter_inc", 2)
-        ratio = r.ips(c2) / r.ips(c1)
-        out.append(Target(f"{flag} Counter::inc, 2 threads on one counter: aggregate / 1 thread",
-                          ratio, ">= 1.8", ratio >= 1.8,
-                          f"{fmt(r.ips(c2) / 1e6)} vs {fmt(r.ips(c1) / 1e6)} M/s ({used(r, c2)} with both cores)",
-                          (c1, c2)))
+        out.append(scaling_target(r, f"{flag} Counter::inc, 2 threads on one counter", c1, c2,
+                                  1.8))
         for suffix, how in MARK_PATTERNS:
             k = hot(prefix + "statusz/keyed_inc" + suffix, 1)
             ratio = r.ns(k) / r.ns(hs)
@@ -292,11 +291,7 @@ def histogram_targets(r):
     out.append(Target("Histogram::update, 1 thread / shared relaxed fetch_add",
                       ratio, "<= 1.0", ratio <= 1.0,
                       f"{fmt(r.ns(u1))} ns vs {fmt(r.ns(fa))} ns", (u1, fa)))
-    ratio = r.ips(u2) / r.ips(u1)
-    out.append(Target("Histogram::update, 2 threads on one histogram: aggregate / 1 thread",
-                      ratio, ">= 1.8", ratio >= 1.8,
-                      f"{fmt(r.ips(u2) / 1e6)} vs {fmt(r.ips(u1) / 1e6)} M/s ({used(r, u2)} with both cores)",
-                      (u1, u2)))
+    out.append(scaling_target(r, "Histogram::update, 2 threads on one histogram", u1, u2, 1.8))
     for threads, (u, mx), want in [(1, (u1, mx1), 5), (2, (u2, mx2), 20)]:
         ratio = r.ips(u) / r.ips(mx)
         out.append(Target(f"Histogram::update, {threads} thread(s): times a mutex-guarded bucket array + sum",
