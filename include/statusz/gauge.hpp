@@ -25,6 +25,7 @@
 #include <cxxabi.h>
 #endif
 
+#include "detail/ascii.hpp"
 #include "detail/fork.hpp"
 #include "value.hpp"
 
@@ -71,15 +72,7 @@ class Gauge {
   // counter's name ending in "_total".
   void set_exposition(GaugeExposition e) {
     const std::string& n = e.name;
-    const auto valid_char = [](char c, bool first) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-             c == ':' || (!first && c >= '0' && c <= '9');
-    };
-    bool ok = !n.empty() && n.compare(0, 2, "__") != 0;
-    for (std::size_t i = 0; ok && i < n.size(); ++i) {
-      ok = valid_char(n[i], i == 0);
-    }
-    if (!ok) {
+    if (!detail::is_prometheus_name(n, true) || n.compare(0, 2, "__") == 0) {
       throw std::invalid_argument("statusz: \"" + n +
                                   "\" is not a Prometheus metric name");
     }

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/ascii.hpp"
 #include "prometheus.hpp"
 #include "registry.hpp"
 
@@ -39,17 +40,6 @@ struct PushOptions {
 };
 
 namespace push_detail {
-
-inline bool is_label_name(std::string_view s) {
-  if (s.empty()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const bool alpha =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
 
 // RFC 4648 §5 (URL- and filename-safe alphabet), padded.
 inline std::string base64url(std::string_view in) {
@@ -103,7 +93,7 @@ inline std::string percent_encode(std::string_view in) {
 }
 
 inline std::string segment(std::string_view name, std::string_view value) {
-  if (!is_label_name(name)) {
+  if (!detail::is_prometheus_name(name, false)) {
     throw std::invalid_argument("statusz: '" + std::string(name) +
                                 "' is not a label name");
   }
