@@ -50,12 +50,15 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define STATUSZ_ALWAYS_INLINE inline __attribute__((always_inline))
 #define STATUSZ_NOINLINE_COLD __attribute__((noinline, cold))
+#define STATUSZ_LIKELY(x) __builtin_expect(!!(x), 1)
 #elif defined(_MSC_VER)
 #define STATUSZ_ALWAYS_INLINE __forceinline
 #define STATUSZ_NOINLINE_COLD __declspec(noinline)
+#define STATUSZ_LIKELY(x) (x)
 #else
 #define STATUSZ_ALWAYS_INLINE inline
 #define STATUSZ_NOINLINE_COLD
+#define STATUSZ_LIKELY(x) (x)
 #endif
 
 #if defined(__has_feature)
@@ -86,7 +89,7 @@ class CellSpace {
   STATUSZ_ALWAYS_INLINE static void add(std::uint32_t index,
                                         std::uint64_t n) noexcept {
     Local& t = local();
-    if (index < t.capacity) {
+    if (STATUSZ_LIKELY(index < t.capacity)) {
       bump(t.cells[index], n);
       return;
     }
@@ -423,8 +426,10 @@ class CellIndex {
   CellIndex(const CellIndex&) = delete;
   CellIndex& operator=(const CellIndex&) = delete;
 
+  // A private cell is the fall-through path: a shared registry's mark takes
+  // the branch, a private one (the common case) takes no jump at all.
   STATUSZ_ALWAYS_INLINE void add(std::uint64_t n) const noexcept {
-    if (shared_ == nullptr) {
+    if (STATUSZ_LIKELY(shared_ == nullptr)) {
       CellSpace::add(index_, n);
       return;
     }
