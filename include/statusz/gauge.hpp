@@ -50,15 +50,19 @@ class Gauge {
   Gauge(const Gauge&) = delete;
   Gauge& operator=(const Gauge&) = delete;
 
-  void set_function(Function fn) {
+  void set_function(Function fn) { (void)exchange_function(std::move(fn)); }
+
+  // set_function() returning the replaced function, so a caller inside a
+  // detail::ForkGate section can destroy it outside (a destructor may wait
+  // for another thread: ForkGate's rule). Readers that still hold it keep it.
+  std::shared_ptr<const Function> exchange_function(Function fn) {
     if (!fn) throw std::invalid_argument("statusz: a gauge needs a function");
     auto p = std::make_shared<const Function>(std::move(fn));
-    {
-      detail::ForkGate::Section fork_gate;
-      std::lock_guard<std::mutex> g(mu_);
-      fn_.swap(p);
-    }
-  }  // the old function is destroyed here, after the unlock
+    detail::ForkGate::Section fork_gate;
+    std::lock_guard<std::mutex> g(mu_);
+    fn_.swap(p);
+    return p;
+  }
 
   // The current function (shared: it stays valid while a read uses it).
   std::shared_ptr<const Function> function() const {

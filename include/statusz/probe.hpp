@@ -142,13 +142,19 @@ class Probe {
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
 
-  void set_function(Function fn) {
+  void set_function(Function fn) { (void)exchange_function(std::move(fn)); }
+
+  // set_function() returning the replaced function, so a caller inside a
+  // detail::ForkGate section can destroy it outside (a destructor may wait
+  // for another thread: ForkGate's rule). A run in flight keeps its own.
+  std::shared_ptr<const Function> exchange_function(Function fn) {
     if (!fn) throw std::invalid_argument("statusz: a probe needs a function");
     auto p = std::make_shared<const Function>(std::move(fn));
     detail::ForkGate::Section gate;
     std::lock_guard<std::mutex> g(state_->mu);
     state_->fn.swap(p);
-  }  // the old function is destroyed here, after the unlock
+    return p;
+  }
 
   // The current function (shared: it stays valid while a run uses it).
   std::shared_ptr<const Function> function() const {

@@ -200,7 +200,10 @@ class Registry {
   }
 
   // Registers (or replaces the function of) a gauge.
+  // A replaced function is destroyed after the lock and the section are
+  // left (declared first, destroyed last), as ForkGate requires.
   Gauge& gauge(std::string_view path, Gauge::Function fn) {
+    std::shared_ptr<const Gauge::Function> replaced;
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     bool created = false;
@@ -208,7 +211,7 @@ class Registry {
       fresh.gauge = std::make_unique<Gauge>(std::move(fn));
       created = true;
     });
-    if (!created) n.gauge->set_function(std::move(fn));
+    if (!created) replaced = n.gauge->exchange_function(std::move(fn));
     return *n.gauge;
   }
 
@@ -227,6 +230,8 @@ class Registry {
                const std::vector<std::string>& groups = {}) {
     if (!fn) throw std::invalid_argument("statusz: a probe needs a function");
     const unsigned health_groups = health_group_mask(groups);
+    std::shared_ptr<const Probe::Function>
+        replaced;                         // destroyed last, as in gauge()
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     bool created = false;
@@ -240,7 +245,7 @@ class Registry {
       const ProbeOptions before = n.probe->options();
       n.probe->set_options(options);  // validates; unchanged if it throws
       try {
-        n.probe->set_function(std::move(fn));
+        replaced = n.probe->exchange_function(std::move(fn));
       } catch (...) {
         n.probe->set_options(before);
         throw;

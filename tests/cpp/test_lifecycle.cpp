@@ -495,5 +495,40 @@ TEST(Lifecycle, ForkWhileASectionReservesACellDoesNotDeadlock) {
             0);
 }
 
+// A function held by a gauge or a probe may own things whose destructor
+// waits for another thread (a Python callable's takes the GIL, which the
+// thread calling fork() holds). Replacing the function must destroy the old
+// one outside any ForkGate section; inside, fork()'s prepare handler would
+// wait for that section while the section waits for the forking thread.
+struct SectionWitness {
+  int* out;
+  ~SectionWitness() { *out = detail::ForkGate::in_section() ? 1 : 0; }
+};
+
+TEST(Lifecycle,
+     AReplacedGaugeOrProbeFunctionIsDestroyedOutsideAForkGateSection) {
+  {
+    detail::ForkGate::Section section;
+    EXPECT_TRUE(detail::ForkGate::in_section());
+  }
+  EXPECT_FALSE(detail::ForkGate::in_section());
+
+  Registry reg;
+  int gauge_inside = -1;
+  int probe_inside = -1;
+  {
+    std::shared_ptr<SectionWitness> g(new SectionWitness{&gauge_inside});
+    std::shared_ptr<SectionWitness> p(new SectionWitness{&probe_inside});
+    reg.gauge("g", [g] { return Value(1); });
+    reg.probe("p", [p] { return Status::Ok; });
+  }  // the functions now hold the only references
+  EXPECT_EQ(gauge_inside, -1);
+  EXPECT_EQ(probe_inside, -1);
+  reg.gauge("g", [] { return Value(2); });
+  reg.probe("p", [] { return Status::Warning; });
+  EXPECT_EQ(gauge_inside, 0);
+  EXPECT_EQ(probe_inside, 0);
+}
+
 }  // namespace
 }  // namespace statusz

@@ -115,6 +115,11 @@ class ForkGate {
     return forks_.load(std::memory_order_acquire);
   }
 
+  // Whether the calling thread is inside a section. Code that may wait for
+  // another thread (a replaced user function's destructor: a Python
+  // callable's takes the GIL) must run outside.
+  static bool in_section() noexcept { return depth() > 0; }
+
  private:
   ForkGate() = default;
 
