@@ -33,14 +33,17 @@
 // PrometheusWriter is a RegistryVisitor: the exposition is one more reader of
 // the registry's walk (Registry::visit), like the document.
 // Cost: one walk (probes run once, each metric read once), appending to one
-// string under the plain names; then the names are resolved for the whole
-// output, and only if some family was renamed is the text copied once more,
-// with the new names spliced into that family's lines.
+// string under the plain names (reserved once, at the size of the registry's
+// last exposition; each sample line written in place through a pointer);
+// then the names are resolved for the whole output, and only if some family
+// was renamed is the text copied once more, with the new names spliced into
+// that family's lines.
 // Thread-safety: to_prometheus() is safe from any thread; a writer is used
 // by one walk at a time.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -240,8 +243,10 @@ inline std::vector<std::uint64_t> snap_bounds(const std::vector<double>& bounds,
 
 class Exposition {
  public:
-  explicit Exposition(const PrometheusOptions& o)
-      : om_(o.format == ExpositionFormat::OpenMetrics100), names_(o.prefix) {}
+  explicit Exposition(const PrometheusOptions& o, std::size_t reserve = 0)
+      : om_(o.format == ExpositionFormat::OpenMetrics100), names_(o.prefix) {
+    out_.reserve(reserve);
+  }
 
   // Starts a family for the metric at `path` (`suffix` appended to its
   // name) and returns the name its samples use, valid until the next
@@ -424,9 +429,10 @@ class Exposition {
 // then the probes' families, the server's status and its info.
 class PrometheusWriter final : public RegistryVisitor {
  public:
+  // `reserve`: the bytes to reserve for the output (a guess of its size).
   PrometheusWriter(const PrometheusOptions& options, std::string host_name,
-                   std::string version)
-      : e_(options),
+                   std::string version, std::size_t reserve = 0)
+      : e_(options, reserve),
         host_name_(std::move(host_name)),
         version_(std::move(version)),
         timer_bounds_(detail::snap_bounds(options.timer_bounds_seconds, 1e9)),
@@ -591,11 +597,16 @@ class PrometheusWriter final : public RegistryVisitor {
 };
 
 // Runs the probes and renders every metric of `reg` (see the mapping above).
+// The output is reserved once, at the last exposition's size.
 inline std::string to_prometheus(const Registry& reg,
                                  const PrometheusOptions& options = {}) {
-  PrometheusWriter w(options, reg.host_name(), reg.version());
+  std::atomic<std::size_t>& hint = reg.exposition_size_hint();
+  PrometheusWriter w(options, reg.host_name(), reg.version(),
+                     hint.load(std::memory_order_relaxed) + 256);
   reg.visit(w);
-  return w.finish();
+  std::string out = w.finish();
+  hint.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace statusz
