@@ -82,29 +82,39 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+// The most bytes write_json_double() writes (its digits, and the ".0").
+inline constexpr std::size_t kJsonDoubleRoom = 34;
+
+// Writes finite d at p in its shortest round-trip form, with ".0" added when
+// it would read back as an integer; p must have room for kJsonDoubleRoom
+// bytes. Returns the end.
+inline char* write_json_double(char* p, double d) noexcept {
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+  char* const end = std::to_chars(p, p + kJsonDoubleRoom - 2, d).ptr;
+#else
+  // Shortest of %.15g..%.17g that reads back exactly.
+  char* end = p;
+  for (int precision = 15; precision <= 17; ++precision) {
+    end = p + std::snprintf(p, kJsonDoubleRoom - 1, "%.*g", precision, d);
+    if (std::strtod(p, nullptr) == d) break;
+  }
+#endif
+  const auto len = static_cast<std::size_t>(end - p);
+  if (std::string_view(p, len).find_first_of(".e") != std::string_view::npos) {
+    return end;
+  }
+  end[0] = '.';
+  end[1] = '0';
+  return end + 2;
+}
+
 inline void append_json_double(std::string& out, double d) {
   if (!std::isfinite(d)) {
     out += "null";
     return;
   }
-  char buf[32];
-  std::size_t len = 0;
-#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
-  const auto r = std::to_chars(buf, buf + sizeof buf, d);
-  len = static_cast<std::size_t>(r.ptr - buf);
-#else
-  // Shortest of %.15g..%.17g that reads back exactly.
-  for (int precision = 15; precision <= 17; ++precision) {
-    len = static_cast<std::size_t>(
-        std::snprintf(buf, sizeof buf, "%.*g", precision, d));
-    if (std::strtod(buf, nullptr) == d) break;
-  }
-#endif
-  out.append(buf, len);
-  if (std::string_view(buf, len).find_first_of(".e") ==
-      std::string_view::npos) {
-    out += ".0";
-  }
+  char buf[kJsonDoubleRoom];
+  out.append(buf, static_cast<std::size_t>(write_json_double(buf, d) - buf));
 }
 
 inline void append_json_int(std::string& out, std::int64_t v) {

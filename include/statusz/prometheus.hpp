@@ -33,19 +33,24 @@
 // PrometheusWriter is a RegistryVisitor: the exposition is one more reader of
 // the registry's walk (Registry::visit), like the document.
 // Cost: one walk (probes run once, each metric read once), appending to one
-// string under the plain names; then the names are resolved for the whole
-// output, and only if some family was renamed is the text copied once more,
-// with the new names spliced into that family's lines.
+// string under the plain names (reserved once, at the size of the registry's
+// last exposition; each sample line written in place through a pointer);
+// then the names are resolved for the whole output, and only if some family
+// was renamed is the text copied once more, with the new names spliced into
+// that family's lines.
 // Thread-safety: to_prometheus() is safe from any thread; a writer is used
 // by one walk at a time.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <string>
@@ -86,49 +91,82 @@ constexpr std::string_view content_type(ExpositionFormat f) noexcept {
 
 namespace detail {
 
-// Appends v as valid UTF-8 (bad bytes as U+FFFD), with '\\', '\n' and,
-// in label values, '"' escaped.
-inline void append_escaped(std::string& out, std::string_view v, bool quote) {
-  std::size_t i = 0;
-  while (i < v.size()) {
-    std::size_t j = i;
-    while (j < v.size()) {
-      const char c = v[j];
-      if (c == '\\' || c == '\n' || (quote && c == '"') ||
-          static_cast<unsigned char>(c) >= 0x80) {
-        break;
-      }
-      ++j;
-    }
-    out.append(v.data() + i, j - i);
-    if (j == v.size()) break;
-    const char c = v[j];
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      i = j + append_utf8_sequence(out, v, j);
-      continue;
-    }
-    out.push_back('\\');
-    out.push_back(c == '\n' ? 'n' : c);
-    i = j + 1;
-  }
+// Whether none of the 8 bytes at s needs escaping: no byte >= 0x80, no
+// '\\', no '\n' and, in label values (`quote`), no '"'. A SWAR test: a byte
+// equal to b makes (x ^ b...) have a zero byte, found by the classic
+// (y - 0x01..) & ~y & 0x80.. (exact for "is there one"; byte order is
+// irrelevant to the answer).
+inline bool plain_bytes8(const char* s, bool quote) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u;
+  constexpr std::uint64_t kHighs = 0x8080808080808080u;
+  std::uint64_t x;
+  std::memcpy(&x, s, sizeof x);
+  const auto has = [x](unsigned char b) {
+    const std::uint64_t y = x ^ (kOnes * b);
+    return (y - kOnes) & ~y & kHighs;
+  };
+  return ((x & kHighs) | has('\\') | has('\n') | (quote ? has('"') : 0)) == 0;
 }
 
-inline void append_label_value(std::string& out, std::string_view v) {
-  append_escaped(out, v, true);
+// Writes v at p as valid UTF-8 (bad bytes as U+FFFD), with '\\', '\n' and,
+// in label values (`quote`), '"' escaped; returns the end. p must have room
+// for 3 * v.size() bytes (the most a byte can become). Runs of plain bytes
+// are copied 8 at a time.
+inline char* write_escaped(char* p, std::string_view v, bool quote) noexcept {
+  const char* s = v.data();
+  const std::size_t n = v.size();
+  std::size_t i = 0;
+  while (i < n) {
+    while (n - i >= 8 && plain_bytes8(s + i, quote)) {
+      std::memcpy(p, s + i, 8);
+      p += 8;
+      i += 8;
+    }
+    if (i == n) break;
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      const std::size_t len = utf8_sequence_length(v, i);
+      if (len == 0) {
+        std::memcpy(p, "\xEF\xBF\xBD", 3);  // U+FFFD
+        p += 3;
+        ++i;
+      } else {
+        std::memcpy(p, s + i, len);
+        p += len;
+        i += len;
+      }
+      continue;
+    }
+    if (c == '\\' || c == '\n' || (quote && c == '"')) *p++ = '\\';
+    *p++ = c == '\n' ? 'n' : c;
+    ++i;
+  }
+  return p;
+}
+
+inline void append_escaped(std::string& out, std::string_view v, bool quote) {
+  const std::size_t at = out.size();
+  out.resize(at + 3 * v.size());
+  char* const begin = &out[0];
+  out.resize(
+      static_cast<std::size_t>(write_escaped(begin + at, v, quote) - begin));
 }
 
 inline void append_help_text(std::string& out, std::string_view v) {
   append_escaped(out, v, false);
 }
 
-inline void append_number(std::string& out, double d) {
-  if (std::isnan(d)) {
-    out += "NaN";
-  } else if (std::isinf(d)) {
-    out += d > 0 ? "+Inf" : "-Inf";
-  } else {
-    append_json_double(out, d);
-  }
+inline char* copy_bytes(char* p, std::string_view s) noexcept {
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// Writes d at p as a sample value (NaN, +Inf, -Inf, or as JSON writes it);
+// p must have room for kJsonDoubleRoom bytes. Returns the end.
+inline char* write_number(char* p, double d) noexcept {
+  if (std::isnan(d)) return copy_bytes(p, "NaN");
+  if (std::isinf(d)) return copy_bytes(p, d > 0 ? "+Inf" : "-Inf");
+  return write_json_double(p, d);
 }
 
 // A bucket bound as prometheus_client's floatToGoString() writes it (the
@@ -205,8 +243,10 @@ inline std::vector<std::uint64_t> snap_bounds(const std::vector<double>& bounds,
 
 class Exposition {
  public:
-  explicit Exposition(const PrometheusOptions& o)
-      : om_(o.format == ExpositionFormat::OpenMetrics100), names_(o.prefix) {}
+  explicit Exposition(const PrometheusOptions& o, std::size_t reserve = 0)
+      : om_(o.format == ExpositionFormat::OpenMetrics100), names_(o.prefix) {
+    out_.reserve(reserve);
+  }
 
   // Starts a family for the metric at `path` (`suffix` appended to its
   // name) and returns the name its samples use, valid until the next
@@ -255,14 +295,12 @@ class Exposition {
       std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
   void sample(std::string_view name, Labels labels, double value) {
-    begin_sample(name, labels);
-    append_number(out_, value);
-    out_.push_back('\n');
+    char* p = begin_sample(name, labels, kJsonDoubleRoom + 1);
+    p = write_number(p, value);
+    end_sample(p);
   }
   void sample(std::string_view name, Labels labels, std::int64_t value) {
-    begin_sample(name, labels);
-    append_json_int(out_, value);
-    out_.push_back('\n');
+    sample_integer(name, labels, value);
   }
   // A histogram's bucket: name_bucket{le="bound"} count.
   void bucket(std::string_view name, double le, std::uint64_t count) {
@@ -275,9 +313,7 @@ class Exposition {
   }
   // Counts: exact in both formats, 2^63 and above included.
   void sample(std::string_view name, Labels labels, std::uint64_t value) {
-    begin_sample(name, labels);
-    append_json_uint(out_, value);
-    out_.push_back('\n');
+    sample_integer(name, labels, value);
   }
 
   std::string finish() {
@@ -338,22 +374,46 @@ class Exposition {
     out_ = std::move(out);
   }
 
-  void begin_sample(std::string_view name, Labels labels) {
-    out_ += name;
+  // Writes `name{k="v",...} ` at the end of out_, with room for
+  // `number_room` more bytes after it, and returns where they go: the line's
+  // longest possible size is made room for once and written through a
+  // pointer (the caller cuts out_ to what it wrote).
+  char* begin_sample(std::string_view name, Labels labels,
+                     std::size_t number_room) {
+    std::size_t room = name.size() + 3 + number_room;  // '{', '}', ' '
+    for (const auto& [k, v] : labels) room += k.size() + 4 + 3 * v.size();
+    const std::size_t at = out_.size();
+    out_.resize(at + room);
+    char* p = &out_[at];
+    p = copy_bytes(p, name);
     if (labels.size() != 0) {
-      out_.push_back('{');
-      bool first = true;
+      char separator = '{';
       for (const auto& [k, v] : labels) {
-        if (!first) out_.push_back(',');
-        first = false;
-        out_ += k;
-        out_ += "=\"";
-        append_label_value(out_, v);
-        out_.push_back('"');
+        *p++ = separator;
+        separator = ',';
+        p = copy_bytes(p, k);
+        *p++ = '=';
+        *p++ = '"';
+        p = write_escaped(p, v, true);
+        *p++ = '"';
       }
-      out_.push_back('}');
+      *p++ = '}';
     }
-    out_.push_back(' ');
+    *p++ = ' ';
+    return p;
+  }
+
+  template <class Integer>
+  void sample_integer(std::string_view name, Labels labels, Integer value) {
+    constexpr std::size_t kDigits = 20;  // 2^64 - 1; -2^63 has 19 and '-'
+    char* p = begin_sample(name, labels, kDigits + 1);
+    end_sample(std::to_chars(p, p + kDigits, value).ptr);
+  }
+
+  // Ends the line begun by begin_sample() whose value ends at p.
+  void end_sample(char* p) {
+    *p++ = '\n';
+    out_.resize(static_cast<std::size_t>(p - out_.data()));
   }
 
   bool om_;
@@ -369,9 +429,10 @@ class Exposition {
 // then the probes' families, the server's status and its info.
 class PrometheusWriter final : public RegistryVisitor {
  public:
+  // `reserve`: the bytes to reserve for the output (a guess of its size).
   PrometheusWriter(const PrometheusOptions& options, std::string host_name,
-                   std::string version)
-      : e_(options),
+                   std::string version, std::size_t reserve = 0)
+      : e_(options, reserve),
         host_name_(std::move(host_name)),
         version_(std::move(version)),
         timer_bounds_(detail::snap_bounds(options.timer_bounds_seconds, 1e9)),
@@ -536,11 +597,16 @@ class PrometheusWriter final : public RegistryVisitor {
 };
 
 // Runs the probes and renders every metric of `reg` (see the mapping above).
+// The output is reserved once, at the last exposition's size.
 inline std::string to_prometheus(const Registry& reg,
                                  const PrometheusOptions& options = {}) {
-  PrometheusWriter w(options, reg.host_name(), reg.version());
+  std::atomic<std::size_t>& hint = reg.exposition_size_hint();
+  PrometheusWriter w(options, reg.host_name(), reg.version(),
+                     hint.load(std::memory_order_relaxed) + 256);
   reg.visit(w);
-  return w.finish();
+  std::string out = w.finish();
+  hint.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace statusz

@@ -372,6 +372,11 @@ class Registry {
   Clock& clock() const noexcept { return *clock_; }
   const std::string& host_name() const noexcept { return host_name_; }
   const std::string& version() const noexcept { return version_; }
+  // The size of this registry's last Prometheus exposition (to_prometheus):
+  // the guess it reserves for the next one, as to_json() does for JSON.
+  std::atomic<std::size_t>& exposition_size_hint() const noexcept {
+    return last_exposition_size_;
+  }
   const TimeZone& time_zone() const noexcept { return time_zone_; }
   // The shared store (nullptr for a private registry).
   detail::SharedStore* shared_store() const noexcept { return shared_.get(); }
@@ -702,6 +707,7 @@ class Registry {
   std::uint64_t generation_ = 0;
   mutable std::shared_ptr<const Plan> plan_;
   mutable std::atomic<std::size_t> last_json_size_{0};
+  mutable std::atomic<std::size_t> last_exposition_size_{0};
   mutable std::uint64_t plan_generation_ = 0;
 };
 

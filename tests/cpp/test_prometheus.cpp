@@ -104,6 +104,50 @@ TEST(Prometheus, EscapesLabelValuesAndRepairsUtf8) {
   EXPECT_TRUE(contains(t, "version=\"v\\\"\\\\\\n\""));
 }
 
+// Plain runs are copied 8 bytes at a time: one byte to escape or repair, at
+// every position of values of every length around that block size.
+TEST(Prometheus, EscapesAtEveryPositionOfLongValues) {
+  struct Case {
+    std::string_view in, label, help;
+  };
+  const Case cases[] = {
+      {"\"", "\\\"", "\""},
+      {"\\", "\\\\", "\\\\"},
+      {"\n", "\\n", "\\n"},
+      {"\xff", "\xEF\xBF\xBD", "\xEF\xBF\xBD"},
+      {"\xC3\xA9", "\xC3\xA9", "\xC3\xA9"},
+      {"\xE2\x82\xAC", "\xE2\x82\xAC", "\xE2\x82\xAC"},
+      {"\xE2\x82", "\xEF\xBF\xBD\xEF\xBF\xBD", "\xEF\xBF\xBD\xEF\xBF\xBD"}};
+  for (const Case& c : cases) {
+    for (std::size_t len = 0; len <= 25; ++len) {
+      for (std::size_t at = 0; at <= len; ++at) {
+        const std::string before(at, 'a'), after(len - at, 'b');
+        const std::string value = before + std::string(c.in) + after;
+        std::string label = "x", help = "y";
+        detail::append_escaped(label, value, true);
+        detail::append_escaped(help, value, false);
+        EXPECT_EQ(label, "x" + before + std::string(c.label) + after);
+        EXPECT_EQ(help, "y" + before + std::string(c.help) + after);
+      }
+    }
+  }
+}
+
+TEST(Prometheus, ReservesTheLastExpositionsSizeAndRendersTheSame) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "v"});
+  for (int i = 0; i < 50; ++i) {
+    reg.keyed("k").inc("key" + std::to_string(i));
+    reg.meter("m" + std::to_string(i)).mark();
+  }
+  EXPECT_EQ(reg.exposition_size_hint().load(), 0u);
+  const std::string first = to_prometheus(reg);
+  EXPECT_EQ(reg.exposition_size_hint().load(), first.size());
+  const std::string second = to_prometheus(reg);
+  EXPECT_EQ(second, first);
+  EXPECT_GE(second.capacity(), first.size() + 256);
+}
+
 TEST(Prometheus, CollidingNamesAreToldApart) {
   ManualClock clock;
   Registry reg({&clock, "h", "v"});

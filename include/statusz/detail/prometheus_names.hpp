@@ -42,9 +42,10 @@
 
 namespace statusz::detail {
 
-// "applications.servlet.chatHttp" -> "applications_servlet_chat_http".
-inline std::string snake_case(std::string_view path) {
-  std::string out;
+// "applications.servlet.chatHttp" -> "applications_servlet_chat_http", into
+// `out` (its previous content replaced, its capacity reused).
+inline void snake_case_into(std::string& out, std::string_view path) {
+  out.clear();
   out.reserve(path.size() + 8);
   char prev = '_';
   for (std::size_t i = 0; i < path.size(); ++i) {
@@ -66,6 +67,11 @@ inline std::string snake_case(std::string_view path) {
     prev = c;
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
+}
+
+inline std::string snake_case(std::string_view path) {
+  std::string out;
+  snake_case_into(out, path);
   return out;
 }
 
@@ -151,7 +157,7 @@ class PrometheusNames {
                        std::string_view help_tail, bool fixed, bool verbatim) {
     if (path != last_path_) {
       last_path_.assign(path.data(), path.size());
-      last_snake_ = snake_case(path);
+      snake_case_into(last_snake_, path);
       path_off_ = paths_.size();
       paths_ += path;
     }
