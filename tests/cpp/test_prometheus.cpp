@@ -8,6 +8,7 @@
 
 #include "exposition_grammar.hpp"
 #include "promtool.hpp"
+#include "render.hpp"
 #include "sample_registry.hpp"
 
 namespace statusz {
@@ -25,14 +26,7 @@ TEST(Prometheus, SnakeCaseNames) {
   EXPECT_EQ(detail::snake_case("caf\xC3\xA9"), "caf");
 }
 
-std::string render(const Registry& reg,
-                   ExpositionFormat f = ExpositionFormat::Text004,
-                   std::string prefix = "statusz") {
-  PrometheusOptions o;
-  o.format = f;
-  o.prefix = std::move(prefix);
-  return to_prometheus(reg, o);
-}
+using statusz_test::render;
 
 bool contains(const std::string& text, const std::string& line) {
   return text.find(line) != std::string::npos;

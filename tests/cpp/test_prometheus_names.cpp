@@ -14,18 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "render.hpp"
+
 namespace statusz {
 namespace {
 
 using Register = void (*)(Registry&);
 
-std::string render(const Registry& reg, ExpositionFormat f,
-                   std::string prefix = "statusz") {
-  PrometheusOptions o;
-  o.format = f;
-  o.prefix = std::move(prefix);
-  return to_prometheus(reg, o);
-}
+using statusz_test::render;
 
 // Family name -> type, from "# TYPE" lines.
 std::map<std::string, std::string> families(const std::string& text) {

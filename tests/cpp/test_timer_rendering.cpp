@@ -15,18 +15,14 @@
 
 #include "exposition_grammar.hpp"
 #include "promtool.hpp"
+#include "render.hpp"
 
 namespace statusz {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string render(const Registry& reg,
-                   ExpositionFormat f = ExpositionFormat::Text004,
-                   PrometheusOptions o = {}) {
-  o.format = f;
-  return to_prometheus(reg, o);
-}
+using statusz_test::render;
 
 // name_bucket{le="..."} lines of `family`: le text -> count.
 std::vector<std::pair<std::string, std::uint64_t>> buckets_of(
