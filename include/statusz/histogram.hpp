@@ -54,10 +54,67 @@
 #include <utility>
 #include <vector>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__LZCNT__)
+#include <cpuid.h>
+#endif
+
 #include "clock.hpp"
 #include "detail/cells.hpp"
 
 namespace statusz {
+
+namespace detail {
+
+// The count of leading zero bits of a non-zero v, for Histogram::update().
+// On x86-64, gcc and clang compile __builtin_clzll to `bsr` unless the target
+// has LZCNT (-mlzcnt, -march=haswell or later): `bsr` takes 4 cycles a
+// value on recent AMD cores, `lzcnt` 1 (most of update()'s cost, measured in
+// bench/README.md). So there, update() uses `lzcnt` when the CPU has it
+// (cpuid, read once at static initialisation: before it, and on CPUs
+// without LZCNT, where the same bytes would run as `bsr` and give another
+// number, fast() is false and update() takes an out-of-line path with
+// __builtin_clzll, still lock-free). Elsewhere fast() is a constant true.
+struct HistogramIndex {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__LZCNT__)
+  static bool fast() noexcept { return has_lzcnt; }
+  STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
+      std::uint64_t v) noexcept {
+    std::size_t n;
+    __asm__("lzcnt %1, %0" : "=r"(n) : "rm"(v) : "cc");
+    return n;
+  }
+
+ private:
+  static bool detect() noexcept {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    // Leaf 0x80000001, ecx bit 5: LZCNT (AMD's ABM).
+    return __get_cpuid(0x80000001u, &a, &b, &c, &d) != 0 && (c & 0x20u) != 0;
+  }
+  static inline const bool has_lzcnt = detect();
+#else
+  static constexpr bool fast() noexcept { return true; }
+  STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
+      std::uint64_t v) noexcept {
+    return portable_leading_zeros(v);
+  }
+#endif
+
+ public:
+  static constexpr unsigned portable_leading_zeros(std::uint64_t v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    return static_cast<unsigned>(__builtin_clzll(v));
+#else
+    unsigned n = 0;
+    for (std::uint64_t bit = std::uint64_t{1} << 63; (v & bit) == 0; bit >>= 1)
+      ++n;
+    return n;
+#endif
+  }
+};
+
+}  // namespace detail
 
 // A non-empty bucket of a snapshot.
 struct HistogramBucket {
@@ -105,7 +162,9 @@ class Histogram final : private detail::Tickable {
   static constexpr std::size_t kDefaultWindowTicks = 12;  // 60 s
 
   static constexpr std::size_t bucket_index(std::uint64_t v) noexcept {
-    const unsigned shift = 63u - kSubBucketBits - leading_zeros(v | 64u);
+    const unsigned shift =
+        63u - kSubBucketBits -
+        detail::HistogramIndex::portable_leading_zeros(v | 64u);
     return (std::size_t{shift} << kSubBucketBits) +
            static_cast<std::size_t>(v >> shift);
   }
@@ -148,15 +207,15 @@ class Histogram final : private detail::Tickable {
   Histogram& operator=(const Histogram&) = delete;
 
   STATUSZ_ALWAYS_INLINE void update(std::uint64_t value) noexcept {
-    detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
-    if (own != nullptr) {
-      Shard* s = shard_of(*own);
-      const std::size_t i = bucket_index(value);
+    const std::uint32_t index = cell_.index();
+    if (detail::CellSpace::covers(index) && detail::HistogramIndex::fast()) {
+      Shard* s = shard_of(detail::CellSpace::covered_cell(index));
       if (s != nullptr) {
-        Chunk* c =
-            s->chunks[i >> kSubBucketBits].load(std::memory_order_relaxed);
-        if (c != nullptr) {
-          s->record(c->counts[i & (kSubBuckets - 1)], value);
+        const std::size_t lz =
+            detail::HistogramIndex::leading_zeros(value | 64u);
+        Cell* row = s->rows[lz].load(std::memory_order_relaxed);
+        if (row != nullptr) {
+          s->record(row[row_offset(value, lz)], value);
           return;
         }
       }
@@ -218,27 +277,56 @@ class Histogram final : private detail::Tickable {
   const Clock& clock() const noexcept { return *clock_; }
 
  private:
-  struct alignas(64) Chunk {
-    detail::CellSpace::Cell counts[kSubBuckets];
-    Chunk() {
-      for (auto& c : counts) c.store(0, std::memory_order_relaxed);
-    }
-  };
+  using Cell = detail::CellSpace::Cell;
+
+  // A value's row is its count of leading zeros after `| 64` (0..57): row 57
+  // holds the exact buckets 0..127, row lz < 57 the 64 buckets of
+  // [2^(63-lz), 2^(64-lz)), buckets (58 - lz) * 64 .. + 63. Within its row
+  // the value is at row_offset(): its 7 bits from the highest set one (the
+  // value itself in row 57), minus 64. So a row pointer addresses 64 cells
+  // from [0, 64), and row 57's the 128 of [-64, 64).
+  static constexpr unsigned kRows = 58;
+  static constexpr unsigned kExactRow = 57;
+  static constexpr std::ptrdiff_t row_offset(std::uint64_t v,
+                                             std::size_t lz) noexcept {
+    return static_cast<std::ptrdiff_t>((v << lz) >> 57) - 64;
+  }
+  static constexpr std::size_t row_first_bucket(unsigned lz) noexcept {
+    return lz == kExactRow ? 0 : (kRows - lz) * kSubBuckets;
+  }
+  static constexpr std::size_t row_before(unsigned lz) noexcept {
+    return lz == kExactRow ? kSubBuckets : 0;
+  }
+  static constexpr std::size_t row_cells(unsigned lz) noexcept {
+    return lz == kExactRow ? 2 * kSubBuckets : kSubBuckets;
+  }
+
+  // A row's cells: whole cache lines of their own (zeroed).
+  static Cell* make_row(unsigned lz) {
+    void* raw = ::operator new (row_cells(lz) * sizeof(Cell),
+                                std::align_val_t{64});
+    auto* cells = static_cast<Cell*>(raw);
+    for (std::size_t k = 0; k < row_cells(lz); ++k) new (&cells[k]) Cell(0);
+    return cells + row_before(lz);
+  }
+  static void free_row(Cell* row, unsigned lz) noexcept {
+    ::operator delete (row - row_before(lz), std::align_val_t{64});
+  }
 
   // One writing thread's counts (one thread at a time: the owner of the
   // CellSpace record whose cell points here).
   struct alignas(64) Shard {
-    detail::CellSpace::Cell sum{0};
-    std::atomic<std::uint64_t> min{std::numeric_limits<std::uint64_t>::max()};
-    std::atomic<std::uint64_t> max{0};
-    std::atomic<Chunk*> chunks[kChunks];
+    std::atomic<Cell*> rows[kRows];  // first: update() indexes it directly
+    Cell sum{0};
+    Cell min{std::numeric_limits<std::uint64_t>::max()};
+    Cell max{0};
     Shard* next = nullptr;  // immutable once published
 
     Shard() {
-      for (auto& c : chunks) c.store(nullptr, std::memory_order_relaxed);
+      for (auto& r : rows) r.store(nullptr, std::memory_order_relaxed);
     }
 
-    STATUSZ_ALWAYS_INLINE void record(detail::CellSpace::Cell& bucket,
+    STATUSZ_ALWAYS_INLINE void record(Cell& bucket,
                                       std::uint64_t value) noexcept {
       detail::CellSpace::bump(bucket, 1);
       detail::CellSpace::bump(sum, value);
@@ -250,7 +338,10 @@ class Histogram final : private detail::Tickable {
       }
     }
     ~Shard() {
-      for (auto& c : chunks) delete c.load(std::memory_order_relaxed);
+      for (unsigned lz = 0; lz < kRows; ++lz) {
+        Cell* row = rows[lz].load(std::memory_order_relaxed);
+        if (row != nullptr) free_row(row, lz);
+      }
     }
   };
 
@@ -275,30 +366,32 @@ class Histogram final : private detail::Tickable {
     std::vector<HistogramBucket> buckets;
   };
 
-  static constexpr unsigned leading_zeros(std::uint64_t v) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    return static_cast<unsigned>(__builtin_clzll(v));  // v != 0 here
-#else
-    unsigned n = 0;
-    for (std::uint64_t bit = std::uint64_t{1} << 63; (v & bit) == 0; bit >>= 1)
-      ++n;
-    return n;
-#endif
-  }
-
   static std::uint64_t clamp_to(double mid, const Distribution& d) noexcept {
     if (mid <= static_cast<double>(d.min)) return d.min;
     if (mid >= static_cast<double>(d.max)) return d.max;
     return static_cast<std::uint64_t>(std::round(mid));
   }
 
-  // The first update of a thread (or of a power of two in a thread), and
-  // updates from a thread whose CellSpace record is gone (thread_local
-  // destructors at exit), which go to a shard shared under slow_mu_.
+  // update() when the CPU lacks LZCNT (detail::HistogramIndex; lock-free
+  // but for the first touch), a thread's first update of a histogram (or of
+  // a row), and updates from a thread whose CellSpace record is gone
+  // (thread_local destructors at exit), which go to a shard shared under
+  // slow_mu_.
   STATUSZ_NOINLINE_COLD void update_slow(std::uint64_t value) noexcept {
-    const std::size_t i = bucket_index(value);
+    const unsigned lz =
+        detail::HistogramIndex::portable_leading_zeros(value | 64u);
+    const std::ptrdiff_t at = row_offset(value, lz);
+    detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
+    if (own != nullptr) {
+      Shard* s = shard_of(*own);
+      Cell* row = s == nullptr ? nullptr
+                               : s->rows[lz].load(std::memory_order_relaxed);
+      if (row != nullptr) {
+        s->record(row[at], value);
+        return;
+      }
+    }
     try {
-      detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
       if (own == nullptr) {
         detail::CellSpace::add(cell_.index(), 0);  // covers the index
         own = detail::CellSpace::own_cell(cell_.index());
@@ -317,14 +410,13 @@ class Histogram final : private detail::Tickable {
                      std::memory_order_relaxed);
         }
       }
-      auto& slot = s->chunks[i >> kSubBucketBits];
-      Chunk* c = slot.load(std::memory_order_relaxed);
-      if (c == nullptr) {
-        c = new Chunk();
-        slot.store(c, std::memory_order_release);
+      Cell* row = s->rows[lz].load(std::memory_order_relaxed);
+      if (row == nullptr) {
+        row = make_row(lz);
+        s->rows[lz].store(row, std::memory_order_release);
       }
       // The shared shard has several writers, all under slow_mu_.
-      s->record(c->counts[i & (kSubBuckets - 1)], value);
+      s->record(row[at], value);
     } catch (...) {
       // Out of memory: this value is dropped, nothing else.
     }
@@ -340,24 +432,26 @@ class Histogram final : private detail::Tickable {
   // The cumulative totals, from every shard.
   Totals collect() const {
     Totals t;
-    std::uint64_t counts[kSubBuckets];
-    for (std::size_t g = 0; g < kChunks; ++g) {
+    std::uint64_t counts[2 * kSubBuckets];
+    for (unsigned lz = kRows; lz-- > 0;) {  // ascending buckets
+      const std::size_t n = row_cells(lz);
       bool any = false;
       for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
            s = s->next) {
-        const Chunk* c = s->chunks[g].load(std::memory_order_acquire);
-        if (c == nullptr) continue;
-        if (!any) std::fill(std::begin(counts), std::end(counts), 0);
+        const Cell* row = s->rows[lz].load(std::memory_order_acquire);
+        if (row == nullptr) continue;
+        row -= row_before(lz);
+        if (!any) std::fill(counts, counts + n, 0);
         any = true;
-        for (std::size_t k = 0; k < kSubBuckets; ++k) {
-          counts[k] += c->counts[k].load(std::memory_order_relaxed);
+        for (std::size_t k = 0; k < n; ++k) {
+          counts[k] += row[k].load(std::memory_order_relaxed);
         }
       }
       if (!any) continue;
-      for (std::size_t k = 0; k < kSubBuckets; ++k) {
+      const std::size_t first = row_first_bucket(lz);
+      for (std::size_t k = 0; k < n; ++k) {
         if (counts[k] == 0) continue;
-        t.buckets.push_back(
-            {static_cast<std::uint32_t>(g * kSubBuckets + k), counts[k]});
+        t.buckets.push_back({static_cast<std::uint32_t>(first + k), counts[k]});
         t.count += counts[k];
       }
     }
