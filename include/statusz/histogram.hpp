@@ -237,34 +237,31 @@ class Histogram final : private detail::Tickable {
     out.max = t.max;
     // The window: now - base + the completed intervals, bucket by bucket.
     // Every bucket of those is one of now's (counts never go down), so the
-    // window is computed in the positions of now's buckets.
-    std::vector<std::uint64_t> counts(t.buckets.size());
-    for (std::size_t k = 0; k < counts.size(); ++k) {
-      counts[k] = t.buckets[k].count;
-    }
-    const auto apply = [&](const std::vector<HistogramBucket>& part,
-                           bool subtract) {
-      std::size_t k = 0;
+    // window is computed in place in a copy of now's buckets.
+    Distribution& w = out.window;
+    w.buckets = t.buckets;
+    const auto apply = [&w](const std::vector<HistogramBucket>& part,
+                            bool subtract) {
+      auto k = w.buckets.begin();
       for (const HistogramBucket& b : part) {
-        while (k < t.buckets.size() && t.buckets[k].index < b.index) ++k;
-        if (k == t.buckets.size()) break;
-        if (t.buckets[k].index != b.index) continue;
-        counts[k] = subtract ? counts[k] - b.count : counts[k] + b.count;
+        while (k != w.buckets.end() && k->index < b.index) ++k;
+        if (k == w.buckets.end()) break;
+        if (k->index != b.index) continue;
+        k->count = subtract ? k->count - b.count : k->count + b.count;
       }
     };
-    std::uint64_t wsum = t.sum - base_.sum;
+    w.sum = t.sum - base_.sum;
     apply(base_.buckets, true);
     for (const Interval& iv : ring_) {
-      wsum += iv.sum;
+      w.sum += iv.sum;
       apply(iv.buckets, false);
     }
-    Distribution& w = out.window;
-    w.sum = wsum;
-    for (std::size_t k = 0; k < counts.size(); ++k) {
-      if (counts[k] == 0) continue;
-      w.buckets.push_back({t.buckets[k].index, counts[k]});
-      w.count += counts[k];
-    }
+    w.buckets.erase(std::remove_if(w.buckets.begin(), w.buckets.end(),
+                                   [](const HistogramBucket& b) {
+                                     return b.count == 0;
+                                   }),
+                    w.buckets.end());
+    for (const HistogramBucket& b : w.buckets) w.count += b.count;
     out.buckets = std::move(t.buckets);
     if (!w.buckets.empty()) {
       w.min = clamp_to(bucket_midpoint(w.buckets.front().index), out);
@@ -432,6 +429,20 @@ class Histogram final : private detail::Tickable {
   // The cumulative totals, from every shard.
   Totals collect() const {
     Totals t;
+    std::size_t cells = 0;  // an upper bound of the non-empty buckets
+    std::uint64_t seen = 0;  // bit lz: some shard has row lz
+    for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
+         s = s->next) {
+      for (unsigned lz = 0; lz < kRows; ++lz) {
+        const std::uint64_t bit = std::uint64_t{1} << lz;
+        if ((seen & bit) == 0 &&
+            s->rows[lz].load(std::memory_order_acquire) != nullptr) {
+          seen |= bit;
+          cells += row_cells(lz);
+        }
+      }
+    }
+    t.buckets.reserve(cells);
     std::uint64_t counts[2 * kSubBuckets];
     for (unsigned lz = kRows; lz-- > 0;) {  // ascending buckets
       const std::size_t n = row_cells(lz);
