@@ -114,8 +114,7 @@ void hist_base_atomic_buckets(benchmark::State& state) {
   std::size_t i = start_of(state);
   for (auto _ : state) {
     const std::uint64_t x = v[i & (kValues - 1)];
-    h.buckets[bucket_of(x)].fetch_add(
-        1, std::memory_order_relaxed);
+    h.buckets[bucket_of(x)].fetch_add(1, std::memory_order_relaxed);
     h.sum.fetch_add(x, std::memory_order_relaxed);
     benchmark::ClobberMemory();
     ++i;

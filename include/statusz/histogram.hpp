@@ -259,11 +259,10 @@ class Histogram final : private detail::Tickable {
       w.sum += iv.sum;
       apply(iv.buckets, false);
     }
-    w.buckets.erase(std::remove_if(w.buckets.begin(), w.buckets.end(),
-                                   [](const HistogramBucket& b) {
-                                     return b.count == 0;
-                                   }),
-                    w.buckets.end());
+    w.buckets.erase(
+        std::remove_if(w.buckets.begin(), w.buckets.end(),
+                       [](const HistogramBucket& b) { return b.count == 0; }),
+        w.buckets.end());
     for (const HistogramBucket& b : w.buckets) w.count += b.count;
     out.buckets = std::move(t.buckets);
     if (!w.buckets.empty()) {
@@ -303,8 +302,8 @@ class Histogram final : private detail::Tickable {
 
   // A row's cells: whole cache lines of their own (zeroed).
   static Cell* make_row(unsigned lz) {
-    void* raw = ::operator new (row_cells(lz) * sizeof(Cell),
-                                std::align_val_t{64});
+    void* raw =
+        ::operator new (row_cells(lz) * sizeof(Cell), std::align_val_t{64});
     auto* cells = static_cast<Cell*>(raw);
     for (std::size_t k = 0; k < row_cells(lz); ++k) new (&cells[k]) Cell(0);
     return cells + row_before(lz);
@@ -384,8 +383,8 @@ class Histogram final : private detail::Tickable {
     detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
     if (own != nullptr) {
       Shard* s = shard_of(*own);
-      Cell* row = s == nullptr ? nullptr
-                               : s->rows[lz].load(std::memory_order_relaxed);
+      Cell* row =
+          s == nullptr ? nullptr : s->rows[lz].load(std::memory_order_relaxed);
       if (row != nullptr) {
         s->record(row[at], value);
         return;
@@ -443,7 +442,7 @@ class Histogram final : private detail::Tickable {
   // The cumulative totals, from every shard.
   Totals collect() const {
     Totals t;
-    std::size_t cells = 0;  // an upper bound of the non-empty buckets
+    std::size_t cells = 0;   // an upper bound of the non-empty buckets
     std::uint64_t seen = 0;  // bit lz: some shard has row lz
     for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
          s = s->next) {
@@ -517,8 +516,7 @@ class Histogram final : private detail::Tickable {
         if (j < base_.buckets.size() && base_.buckets[j].index == b.index) {
           before = base_.buckets[j].count;
         }
-        if (b.count != before)
-          append(iv.buckets, b.index, b.count - before);
+        if (b.count != before) append(iv.buckets, b.index, b.count - before);
       }
       base_.sum = t.sum;
       base_.buckets = std::move(t.buckets);
