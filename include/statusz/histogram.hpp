@@ -29,13 +29,13 @@
 // calling thread, reached through that thread's own cell in
 // detail::CellSpace and the shard's row for that count: no lock, no
 // read-modify-write, no system call, no clock read, nothing written that
-// another writer writes (~1.2-1.7 relaxed shared fetch_adds on a loaded
+// another writer writes (1.2-2.3 relaxed shared fetch_adds on a loaded
 // 2-core AMD EPYC, bench/README.md). A thread's first update of a histogram
 // allocates its shard (512 bytes), and its first value in each power of two
 // from 128 a row of 64 counts (512 bytes; one row of 128 counts, 1 KiB, for
 // 0..127): values over 3 decades cost ~6 KiB per writing thread. snapshot()
 // and the ticks take the histogram's mutex (writers never do) and read every
-// shard: O(threads * rows), ~5-7 us for 8 threads over 3 decades. Memory for
+// shard: O(threads * rows), 5-12 us for 8 threads over 3 decades. Memory for
 // the window: 16 bytes per non-empty bucket per interval.
 // Thread-safety: every member is safe to call from any thread. A Histogram
 // must not be destroyed while another thread updates or reads it, nor outlive
