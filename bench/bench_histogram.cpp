@@ -3,8 +3,8 @@
 //  - base: one relaxed fetch_add on one shared atomic (the floor of any shared
 //    counter);
 //  - mutex: a std::mutex-guarded bucket array + sum, what prometheus-cpp's
-//    Histogram::Observe does (same bucket index as statusz, so only the
-//    synchronisation differs);
+//    Histogram::Observe does (same bucket index as statusz, bucket_of(), so
+//    only the synchronisation differs);
 //  - atomic buckets: a shared array of atomic buckets + atomic sum, each
 //    update two relaxed fetch_adds (HdrHistogram's concurrent recorder style);
 //  - statusz: Histogram::update().
@@ -51,6 +51,16 @@ const std::vector<std::uint64_t>& values() {
   return *v;
 }
 
+// The bucket index as Histogram::update() finds it (a leading-zero count by
+// detail::HistogramIndex: `lzcnt` where the CPU has it), so that the
+// baselines differ from statusz in the synchronisation only.
+inline std::size_t bucket_of(std::uint64_t x) {
+  using statusz::detail::HistogramIndex;
+  if (!HistogramIndex::fast()) return statusz::Histogram::bucket_index(x);
+  const std::size_t lz = HistogramIndex::leading_zeros(x | 64u);
+  return ((57 - lz) << statusz::Histogram::kSubBucketBits) + ((x << lz) >> 57);
+}
+
 std::atomic<std::uint64_t> g_shared{0};
 void hist_base_fetch_add(benchmark::State& state) {
   const std::uint64_t* v = values().data();
@@ -80,7 +90,7 @@ void hist_base_mutex(benchmark::State& state) {
     const std::uint64_t x = v[i & (kValues - 1)];
     {
       std::lock_guard<std::mutex> g(h.mu);
-      ++h.buckets[statusz::Histogram::bucket_index(x)];
+      ++h.buckets[bucket_of(x)];
       h.sum += x;
     }
     benchmark::ClobberMemory();
@@ -104,8 +114,7 @@ void hist_base_atomic_buckets(benchmark::State& state) {
   std::size_t i = start_of(state);
   for (auto _ : state) {
     const std::uint64_t x = v[i & (kValues - 1)];
-    h.buckets[statusz::Histogram::bucket_index(x)].fetch_add(
-        1, std::memory_order_relaxed);
+    h.buckets[bucket_of(x)].fetch_add(1, std::memory_order_relaxed);
     h.sum.fetch_add(x, std::memory_order_relaxed);
     benchmark::ClobberMemory();
     ++i;

@@ -24,16 +24,19 @@
 // Values recorded between a boundary and the ticker's run (microseconds with
 // SteadyClock) count in the interval before it.
 //
-// Cost: update() is a bucket index (a count-leading-zeros and two shifts) and
-// a few adds to a shard owned by the calling thread, reached through that
-// thread's own cell in detail::CellSpace: no lock, no read-modify-write, no
-// system call, no clock read, nothing written that another writer writes. A
-// thread's first update of a histogram allocates its shard (512 bytes), and
-// its first value in each power of two a chunk of 64 counts (512 bytes):
-// values over 3 decades cost ~6 KiB per writing thread. snapshot() and the
-// ticks take the histogram's mutex (writers never do) and read every shard:
-// O(threads * chunks). Memory for the window: 16 bytes per non-empty bucket
-// per interval.
+// Cost: update() is a count of leading zeros (`lzcnt`, see
+// detail::HistogramIndex), two shifts, and a few adds to a shard owned by the
+// calling thread, reached through that thread's own cell in
+// detail::CellSpace and the shard's row for that count: no lock, no
+// read-modify-write, no system call, no clock read, nothing written that
+// another writer writes (1.2-2.3 relaxed shared fetch_adds on a loaded
+// 2-core AMD EPYC, bench/README.md). A thread's first update of a histogram
+// allocates its shard (512 bytes), and its first value in each power of two
+// from 128 a row of 64 counts (512 bytes; one row of 128 counts, 1 KiB, for
+// 0..127): values over 3 decades cost ~6 KiB per writing thread. snapshot()
+// and the ticks take the histogram's mutex (writers never do) and read every
+// shard: O(threads * rows), 5-12 us for 8 threads over 3 decades. Memory for
+// the window: 16 bytes per non-empty bucket per interval.
 // Thread-safety: every member is safe to call from any thread. A Histogram
 // must not be destroyed while another thread updates or reads it, nor outlive
 // its clock. Shards of exited threads are handed, with their counts, to the
@@ -54,10 +57,67 @@
 #include <utility>
 #include <vector>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__LZCNT__)
+#include <cpuid.h>
+#endif
+
 #include "clock.hpp"
 #include "detail/cells.hpp"
 
 namespace statusz {
+
+namespace detail {
+
+// The count of leading zero bits of a non-zero v, for Histogram::update().
+// On x86-64, gcc and clang compile __builtin_clzll to `bsr` unless the target
+// has LZCNT (-mlzcnt, -march=haswell or later): `bsr` takes 4 cycles a
+// value on recent AMD cores, `lzcnt` 1 (most of update()'s cost, measured in
+// bench/README.md). So there, update() uses `lzcnt` when the CPU has it
+// (cpuid, read once at static initialisation: before it, and on CPUs
+// without LZCNT, where the same bytes would run as `bsr` and give another
+// number, fast() is false and update() takes an out-of-line path with
+// __builtin_clzll, still lock-free). Elsewhere fast() is a constant true.
+struct HistogramIndex {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__LZCNT__)
+  static bool fast() noexcept { return has_lzcnt; }
+  STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
+      std::uint64_t v) noexcept {
+    std::size_t n;
+    __asm__("lzcnt %1, %0" : "=r"(n) : "rm"(v) : "cc");
+    return n;
+  }
+
+ private:
+  static bool detect() noexcept {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    // Leaf 0x80000001, ecx bit 5: LZCNT (AMD's ABM).
+    return __get_cpuid(0x80000001u, &a, &b, &c, &d) != 0 && (c & 0x20u) != 0;
+  }
+  static inline const bool has_lzcnt = detect();
+#else
+  static constexpr bool fast() noexcept { return true; }
+  STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
+      std::uint64_t v) noexcept {
+    return portable_leading_zeros(v);
+  }
+#endif
+
+ public:
+  static constexpr unsigned portable_leading_zeros(std::uint64_t v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    return static_cast<unsigned>(__builtin_clzll(v));
+#else
+    unsigned n = 0;
+    for (std::uint64_t bit = std::uint64_t{1} << 63; (v & bit) == 0; bit >>= 1)
+      ++n;
+    return n;
+#endif
+  }
+};
+
+}  // namespace detail
 
 // A non-empty bucket of a snapshot.
 struct HistogramBucket {
@@ -105,7 +165,9 @@ class Histogram final : private detail::Tickable {
   static constexpr std::size_t kDefaultWindowTicks = 12;  // 60 s
 
   static constexpr std::size_t bucket_index(std::uint64_t v) noexcept {
-    const unsigned shift = 63u - kSubBucketBits - leading_zeros(v | 64u);
+    const unsigned shift =
+        63u - kSubBucketBits -
+        detail::HistogramIndex::portable_leading_zeros(v | 64u);
     return (std::size_t{shift} << kSubBucketBits) +
            static_cast<std::size_t>(v >> shift);
   }
@@ -148,15 +210,15 @@ class Histogram final : private detail::Tickable {
   Histogram& operator=(const Histogram&) = delete;
 
   STATUSZ_ALWAYS_INLINE void update(std::uint64_t value) noexcept {
-    detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
-    if (own != nullptr) {
-      Shard* s = shard_of(*own);
-      const std::size_t i = bucket_index(value);
+    const std::uint32_t index = cell_.index();
+    if (detail::CellSpace::covers(index) && detail::HistogramIndex::fast()) {
+      Shard* s = shard_of(detail::CellSpace::covered_cell(index));
       if (s != nullptr) {
-        Chunk* c =
-            s->chunks[i >> kSubBucketBits].load(std::memory_order_relaxed);
-        if (c != nullptr) {
-          s->record(c->counts[i & (kSubBuckets - 1)], value);
+        const std::size_t lz =
+            detail::HistogramIndex::leading_zeros(value | 64u);
+        Cell* row = s->rows[lz].load(std::memory_order_relaxed);
+        if (row != nullptr) {
+          s->record(row[row_offset(value, lz)], value);
           return;
         }
       }
@@ -178,34 +240,30 @@ class Histogram final : private detail::Tickable {
     out.max = t.max;
     // The window: now - base + the completed intervals, bucket by bucket.
     // Every bucket of those is one of now's (counts never go down), so the
-    // window is computed in the positions of now's buckets.
-    std::vector<std::uint64_t> counts(t.buckets.size());
-    for (std::size_t k = 0; k < counts.size(); ++k) {
-      counts[k] = t.buckets[k].count;
-    }
-    const auto apply = [&](const std::vector<HistogramBucket>& part,
-                           bool subtract) {
-      std::size_t k = 0;
+    // window is computed in place in a copy of now's buckets.
+    Distribution& w = out.window;
+    w.buckets = t.buckets;
+    const auto apply = [&w](const std::vector<HistogramBucket>& part,
+                            bool subtract) {
+      auto k = w.buckets.begin();
       for (const HistogramBucket& b : part) {
-        while (k < t.buckets.size() && t.buckets[k].index < b.index) ++k;
-        if (k == t.buckets.size()) break;
-        if (t.buckets[k].index != b.index) continue;
-        counts[k] = subtract ? counts[k] - b.count : counts[k] + b.count;
+        while (k != w.buckets.end() && k->index < b.index) ++k;
+        if (k == w.buckets.end()) break;
+        if (k->index != b.index) continue;
+        k->count = subtract ? k->count - b.count : k->count + b.count;
       }
     };
-    std::uint64_t wsum = t.sum - base_.sum;
+    w.sum = t.sum - base_.sum;
     apply(base_.buckets, true);
     for (const Interval& iv : ring_) {
-      wsum += iv.sum;
+      w.sum += iv.sum;
       apply(iv.buckets, false);
     }
-    Distribution& w = out.window;
-    w.sum = wsum;
-    for (std::size_t k = 0; k < counts.size(); ++k) {
-      if (counts[k] == 0) continue;
-      w.buckets.push_back({t.buckets[k].index, counts[k]});
-      w.count += counts[k];
-    }
+    w.buckets.erase(
+        std::remove_if(w.buckets.begin(), w.buckets.end(),
+                       [](const HistogramBucket& b) { return b.count == 0; }),
+        w.buckets.end());
+    for (const HistogramBucket& b : w.buckets) w.count += b.count;
     out.buckets = std::move(t.buckets);
     if (!w.buckets.empty()) {
       w.min = clamp_to(bucket_midpoint(w.buckets.front().index), out);
@@ -218,27 +276,56 @@ class Histogram final : private detail::Tickable {
   const Clock& clock() const noexcept { return *clock_; }
 
  private:
-  struct alignas(64) Chunk {
-    detail::CellSpace::Cell counts[kSubBuckets];
-    Chunk() {
-      for (auto& c : counts) c.store(0, std::memory_order_relaxed);
-    }
-  };
+  using Cell = detail::CellSpace::Cell;
+
+  // A value's row is its count of leading zeros after `| 64` (0..57): row 57
+  // holds the exact buckets 0..127, row lz < 57 the 64 buckets of
+  // [2^(63-lz), 2^(64-lz)), buckets (58 - lz) * 64 .. + 63. Within its row
+  // the value is at row_offset(): its 7 bits from the highest set one (the
+  // value itself in row 57), minus 64. So a row pointer addresses 64 cells
+  // from [0, 64), and row 57's the 128 of [-64, 64).
+  static constexpr unsigned kRows = 58;
+  static constexpr unsigned kExactRow = 57;
+  static constexpr std::ptrdiff_t row_offset(std::uint64_t v,
+                                             std::size_t lz) noexcept {
+    return static_cast<std::ptrdiff_t>((v << lz) >> 57) - 64;
+  }
+  static constexpr std::size_t row_first_bucket(unsigned lz) noexcept {
+    return lz == kExactRow ? 0 : (kRows - lz) * kSubBuckets;
+  }
+  static constexpr std::size_t row_before(unsigned lz) noexcept {
+    return lz == kExactRow ? kSubBuckets : 0;
+  }
+  static constexpr std::size_t row_cells(unsigned lz) noexcept {
+    return lz == kExactRow ? 2 * kSubBuckets : kSubBuckets;
+  }
+
+  // A row's cells: whole cache lines of their own (zeroed).
+  static Cell* make_row(unsigned lz) {
+    void* raw =
+        ::operator new (row_cells(lz) * sizeof(Cell), std::align_val_t{64});
+    auto* cells = static_cast<Cell*>(raw);
+    for (std::size_t k = 0; k < row_cells(lz); ++k) new (&cells[k]) Cell(0);
+    return cells + row_before(lz);
+  }
+  static void free_row(Cell* row, unsigned lz) noexcept {
+    ::operator delete (row - row_before(lz), std::align_val_t{64});
+  }
 
   // One writing thread's counts (one thread at a time: the owner of the
   // CellSpace record whose cell points here).
   struct alignas(64) Shard {
-    detail::CellSpace::Cell sum{0};
-    std::atomic<std::uint64_t> min{std::numeric_limits<std::uint64_t>::max()};
-    std::atomic<std::uint64_t> max{0};
-    std::atomic<Chunk*> chunks[kChunks];
+    std::atomic<Cell*> rows[kRows];  // first: update() indexes it directly
+    Cell sum{0};
+    Cell min{std::numeric_limits<std::uint64_t>::max()};
+    Cell max{0};
     Shard* next = nullptr;  // immutable once published
 
     Shard() {
-      for (auto& c : chunks) c.store(nullptr, std::memory_order_relaxed);
+      for (auto& r : rows) r.store(nullptr, std::memory_order_relaxed);
     }
 
-    STATUSZ_ALWAYS_INLINE void record(detail::CellSpace::Cell& bucket,
+    STATUSZ_ALWAYS_INLINE void record(Cell& bucket,
                                       std::uint64_t value) noexcept {
       detail::CellSpace::bump(bucket, 1);
       detail::CellSpace::bump(sum, value);
@@ -250,7 +337,10 @@ class Histogram final : private detail::Tickable {
       }
     }
     ~Shard() {
-      for (auto& c : chunks) delete c.load(std::memory_order_relaxed);
+      for (unsigned lz = 0; lz < kRows; ++lz) {
+        Cell* row = rows[lz].load(std::memory_order_relaxed);
+        if (row != nullptr) free_row(row, lz);
+      }
     }
   };
 
@@ -275,30 +365,32 @@ class Histogram final : private detail::Tickable {
     std::vector<HistogramBucket> buckets;
   };
 
-  static constexpr unsigned leading_zeros(std::uint64_t v) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    return static_cast<unsigned>(__builtin_clzll(v));  // v != 0 here
-#else
-    unsigned n = 0;
-    for (std::uint64_t bit = std::uint64_t{1} << 63; (v & bit) == 0; bit >>= 1)
-      ++n;
-    return n;
-#endif
-  }
-
   static std::uint64_t clamp_to(double mid, const Distribution& d) noexcept {
     if (mid <= static_cast<double>(d.min)) return d.min;
     if (mid >= static_cast<double>(d.max)) return d.max;
     return static_cast<std::uint64_t>(std::round(mid));
   }
 
-  // The first update of a thread (or of a power of two in a thread), and
-  // updates from a thread whose CellSpace record is gone (thread_local
-  // destructors at exit), which go to a shard shared under slow_mu_.
+  // update() when the CPU lacks LZCNT (detail::HistogramIndex; lock-free
+  // but for the first touch), a thread's first update of a histogram (or of
+  // a row), and updates from a thread whose CellSpace record is gone
+  // (thread_local destructors at exit), which go to a shard shared under
+  // slow_mu_.
   STATUSZ_NOINLINE_COLD void update_slow(std::uint64_t value) noexcept {
-    const std::size_t i = bucket_index(value);
+    const unsigned lz =
+        detail::HistogramIndex::portable_leading_zeros(value | 64u);
+    const std::ptrdiff_t at = row_offset(value, lz);
+    detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
+    if (own != nullptr) {
+      Shard* s = shard_of(*own);
+      Cell* row =
+          s == nullptr ? nullptr : s->rows[lz].load(std::memory_order_relaxed);
+      if (row != nullptr) {
+        s->record(row[at], value);
+        return;
+      }
+    }
     try {
-      detail::CellSpace::Cell* own = detail::CellSpace::own_cell(cell_.index());
       if (own == nullptr) {
         detail::CellSpace::add(cell_.index(), 0);  // covers the index
         own = detail::CellSpace::own_cell(cell_.index());
@@ -317,14 +409,13 @@ class Histogram final : private detail::Tickable {
                      std::memory_order_relaxed);
         }
       }
-      auto& slot = s->chunks[i >> kSubBucketBits];
-      Chunk* c = slot.load(std::memory_order_relaxed);
-      if (c == nullptr) {
-        c = new Chunk();
-        slot.store(c, std::memory_order_release);
+      Cell* row = s->rows[lz].load(std::memory_order_relaxed);
+      if (row == nullptr) {
+        row = make_row(lz);
+        s->rows[lz].store(row, std::memory_order_release);
       }
       // The shared shard has several writers, all under slow_mu_.
-      s->record(c->counts[i & (kSubBuckets - 1)], value);
+      s->record(row[at], value);
     } catch (...) {
       // Out of memory: this value is dropped, nothing else.
     }
@@ -337,27 +428,54 @@ class Histogram final : private detail::Tickable {
     return s;
   }
 
+  // v.push_back({index, count}), written member by member: gcc builds the
+  // braced temporary on the stack with two stores and copies it with one
+  // 16-byte load, which the store buffer cannot forward (a ~20-cycle stall
+  // per bucket: most of snapshot()'s time, measured in bench/README.md).
+  static void append(std::vector<HistogramBucket>& v, std::uint32_t index,
+                     std::uint64_t count) {
+    HistogramBucket& b = v.emplace_back();
+    b.index = index;
+    b.count = count;
+  }
+
   // The cumulative totals, from every shard.
   Totals collect() const {
     Totals t;
-    std::uint64_t counts[kSubBuckets];
-    for (std::size_t g = 0; g < kChunks; ++g) {
+    std::size_t cells = 0;   // an upper bound of the non-empty buckets
+    std::uint64_t seen = 0;  // bit lz: some shard has row lz
+    for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
+         s = s->next) {
+      for (unsigned lz = 0; lz < kRows; ++lz) {
+        const std::uint64_t bit = std::uint64_t{1} << lz;
+        if ((seen & bit) == 0 &&
+            s->rows[lz].load(std::memory_order_acquire) != nullptr) {
+          seen |= bit;
+          cells += row_cells(lz);
+        }
+      }
+    }
+    t.buckets.reserve(cells);
+    std::uint64_t counts[2 * kSubBuckets];
+    for (unsigned lz = kRows; lz-- > 0;) {  // ascending buckets
+      const std::size_t n = row_cells(lz);
       bool any = false;
       for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
            s = s->next) {
-        const Chunk* c = s->chunks[g].load(std::memory_order_acquire);
-        if (c == nullptr) continue;
-        if (!any) std::fill(std::begin(counts), std::end(counts), 0);
+        const Cell* row = s->rows[lz].load(std::memory_order_acquire);
+        if (row == nullptr) continue;
+        row -= row_before(lz);
+        if (!any) std::fill(counts, counts + n, 0);
         any = true;
-        for (std::size_t k = 0; k < kSubBuckets; ++k) {
-          counts[k] += c->counts[k].load(std::memory_order_relaxed);
+        for (std::size_t k = 0; k < n; ++k) {
+          counts[k] += row[k].load(std::memory_order_relaxed);
         }
       }
       if (!any) continue;
-      for (std::size_t k = 0; k < kSubBuckets; ++k) {
+      const std::size_t first = row_first_bucket(lz);
+      for (std::size_t k = 0; k < n; ++k) {
         if (counts[k] == 0) continue;
-        t.buckets.push_back(
-            {static_cast<std::uint32_t>(g * kSubBuckets + k), counts[k]});
+        append(t.buckets, static_cast<std::uint32_t>(first + k), counts[k]);
         t.count += counts[k];
       }
     }
@@ -398,8 +516,7 @@ class Histogram final : private detail::Tickable {
         if (j < base_.buckets.size() && base_.buckets[j].index == b.index) {
           before = base_.buckets[j].count;
         }
-        if (b.count != before)
-          iv.buckets.push_back({b.index, b.count - before});
+        if (b.count != before) append(iv.buckets, b.index, b.count - before);
       }
       base_.sum = t.sum;
       base_.buckets = std::move(t.buckets);

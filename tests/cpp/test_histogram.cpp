@@ -123,6 +123,33 @@ TEST(Histogram, BucketLayoutCoversUint64WithBoundedWidth) {
   }
 }
 
+// update() finds a value's bucket without bucket_index() (a row per
+// leading-zero count, detail::HistogramIndex); both ends of every bucket,
+// recorded twice each (the second time on the fast path, the first on the
+// thread's first touch of the row), land in bucket_index()'s bucket.
+TEST(Histogram, UpdateCountsBothEndsOfEveryBucketInIt) {
+  ManualClock clock;
+  Histogram h(clock);
+  std::uint64_t sum = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < Histogram::kBuckets; ++i) {
+      h.update(Histogram::bucket_lower(i));
+      h.update(Histogram::bucket_upper(i));
+      sum += Histogram::bucket_lower(i) + Histogram::bucket_upper(i);
+    }
+  }
+  const HistogramSnapshot s = h.snapshot();
+  ASSERT_EQ(s.buckets.size(), Histogram::kBuckets);
+  for (std::size_t i = 0; i < Histogram::kBuckets; ++i) {
+    ASSERT_EQ(s.buckets[i].index, i);
+    ASSERT_EQ(s.buckets[i].count, 4u) << i;
+  }
+  EXPECT_EQ(s.count, 4 * Histogram::kBuckets);
+  EXPECT_EQ(s.sum, sum);
+  EXPECT_EQ(s.min, 0u);
+  EXPECT_EQ(s.max, std::numeric_limits<std::uint64_t>::max());
+}
+
 template <class Gen>
 void check_distribution(Gen gen, int n = 200000) {
   ManualClock clock;

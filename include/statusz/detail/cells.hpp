@@ -105,6 +105,16 @@ class CellSpace {
     return index < t.capacity ? &t.cells[index] : nullptr;
   }
 
+  // own_cell() in two steps, for a caller that branches once: whether the
+  // calling thread's array covers `index`, and then its cell there.
+  STATUSZ_ALWAYS_INLINE static bool covers(std::uint32_t index) noexcept {
+    return index < local().capacity;
+  }
+  STATUSZ_ALWAYS_INLINE static Cell& covered_cell(
+      std::uint32_t index) noexcept {
+    return local().cells[index];
+  }
+
   // c += n for a cell only the calling thread writes (readers load it
   // atomically). On x86-64 with gcc/clang: one `add` to memory in inline asm
   // whose only memory operand is the cell, instead of a load, an add and a
