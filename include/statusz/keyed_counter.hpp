@@ -362,7 +362,8 @@ class KeyedCounter {
   // (mirrored now), or is inserted into it if it has room.
   const Node* shared_node(std::string_view key, std::uint64_t h) {
     const std::uint32_t pool = shared_keys_->key_count(shared_table_);
-    if (pool >= max_keys_ && pool == mirrored_.load(std::memory_order_acquire)) {
+    if (pool >= max_keys_ &&
+        pool == mirrored_.load(std::memory_order_acquire)) {
       return nullptr;  // full, and every pool key is mirrored: lock-free
     }
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held

@@ -582,7 +582,8 @@ class Registry {
   detail::SharedStore::Registration shared_register(
       std::string_view path, detail::SharedStore::EntryKind kind,
       CounterMode mode, std::size_t max_keys = 0) {
-    auto r = shared_->register_metric(path, kind, mode, clock_->now(), max_keys);
+    auto r =
+        shared_->register_metric(path, kind, mode, clock_->now(), max_keys);
     if (r.clash) {
       const auto as_kind = [](std::uint32_t k) {
         if (k == detail::SharedStore::kMeter) return Kind::Meter;

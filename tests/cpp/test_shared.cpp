@@ -522,7 +522,8 @@ std::map<std::string, std::uint64_t> keyed_map(const statusz::KeyedCounter& k) {
   return out;
 }
 
-TEST(SharedKeyed, WorkersWithOverlappingAndDistinctKeysSomeKilledGiveExactTotals) {
+TEST(SharedKeyed,
+     WorkersWithOverlappingAndDistinctKeysSomeKilledGiveExactTotals) {
   SKIP_UNDER_TSAN();
   Name name("keyed-totals");
   Registry reg(shared_options(name.value));
@@ -628,9 +629,9 @@ TEST(SharedKeyed, MaxKeysIsPoolWideAndOverflowIsCountedOnce) {
     jk.inc("e");  // the fifth key: overflow
   });
   child([](statusz::KeyedCounter& jk) {
-    jk.inc("f", 2);                      // overflow
-    jk.inc("a");                         // admitted by the parent
-    jk.inc(std::string(300, 'x'));       // too long: overflow
+    jk.inc("f", 2);                                   // overflow
+    jk.inc("a");                                      // admitted by the parent
+    jk.inc(std::string(300, 'x'));                    // too long: overflow
     jk.inc(statusz::KeyedCounter::kOverflowKey, 10);  // not a drop
   });
   EXPECT_EQ(k.size(), 4u);
@@ -659,7 +660,8 @@ TEST(SharedKeyed, MaxKeysIsPoolWideAndOverflowIsCountedOnce) {
       << expo;
   EXPECT_NE(expo.find("statusz_by_bot_dropped_total 4\n"), std::string::npos);
 #ifdef STATUSZ_PROMTOOL
-  const auto r = statusz_test::promtool_check_metrics(expo, "shared_keyed.prom");
+  const auto r =
+      statusz_test::promtool_check_metrics(expo, "shared_keyed.prom");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, "") << expo;
 #endif

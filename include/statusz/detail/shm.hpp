@@ -122,9 +122,9 @@ class SharedStoreError : public std::runtime_error {
 // (slots + 1) x cells x 8 + cells x 9 + entries x 512 + key_bytes bytes of
 // /dev/shm (pages are allocated as they are touched).
 struct SharedLimits {
-  std::uint32_t slots = 128;                // counting threads alive at once
-  std::uint32_t cells = 16384;              // counts
-  std::uint32_t entries = 1024;             // metrics
+  std::uint32_t slots = 128;     // counting threads alive at once
+  std::uint32_t cells = 16384;   // counts
+  std::uint32_t entries = 1024;  // metrics
   std::uint64_t key_bytes = std::uint64_t{8} << 20;  // keyed counters' keys
 };
 
@@ -199,7 +199,6 @@ inline bool process_alive(std::int32_t pid, std::uint64_t start) noexcept {
   }
   return !(::kill(pid, 0) != 0 && errno == ESRCH);
 }
-
 
 class SharedStore final : public SharedCells,
                           public MeterShared,
@@ -350,8 +349,8 @@ class SharedStore final : public SharedCells,
       throw SharedStoreError(
           "statusz: shared registry '" + name_ + "' has " +
           std::to_string(h_->max_cells - c) + " of its " +
-          std::to_string(h_->max_cells) + " cells left; '" +
-          std::string(path) + "' needs " + std::to_string(want_cells) +
+          std::to_string(h_->max_cells) + " cells left; '" + std::string(path) +
+          "' needs " + std::to_string(want_cells) +
           " (a keyed counter: max_keys + 2; SharedLimits::cells, Python "
           "shared_cells=)");
     }
@@ -499,7 +498,8 @@ class SharedStore final : public SharedCells,
   // A shared keyed counter's keys: KeyedCounter's default max_key_bytes,
   // each stored after its 4-byte length in a record of kKeyStride bytes.
   static constexpr std::size_t kMaxKeyBytes = KeyedCounter::kDefaultMaxKeyBytes;
-  static constexpr std::size_t kKeyStride = (4 + kMaxKeyBytes + 7) & ~std::size_t{7};
+  static constexpr std::size_t kKeyStride =
+      (4 + kMaxKeyBytes + 7) & ~std::size_t{7};
   static constexpr std::size_t kMaxKeys = 1u << 24;
 
   struct Header {
@@ -531,10 +531,10 @@ class SharedStore final : public SharedCells,
     std::uint32_t path_len;
     std::uint32_t kind;
     std::uint32_t mode;
-    std::uint32_t cell;  // a keyed counter's first (max_keys + 2 cells)
-    std::uint32_t max_keys;           // a keyed counter's
+    std::uint32_t cell;      // a keyed counter's first (max_keys + 2 cells)
+    std::uint32_t max_keys;  // a keyed counter's
     std::atomic<std::uint32_t> key_count;  // published keys
-    std::uint64_t keys_offset;        // of its key records in the key bytes
+    std::uint64_t keys_offset;  // of its key records in the key bytes
     Meter::State meter;
   };
 
@@ -569,9 +569,8 @@ class SharedStore final : public SharedCells,
     r.cell = CellIndex::Shared{this, id_, e.cell};
     if (e.kind == kMeter) r.meter = &e.meter;
     if (e.kind == kKeyed) {
-      r.keyed = KeyedCounter::Shared{this,       this,       id_,
-                                     i,          e.cell,     e.max_keys,
-                                     kMaxKeyBytes};
+      r.keyed = KeyedCounter::Shared{this,   this,       id_,         i,
+                                     e.cell, e.max_keys, kMaxKeyBytes};
     }
     return r;
   }
@@ -937,12 +936,12 @@ class SharedStore final : public SharedCells,
 
   void check(const Limits& limits, const Layout& layout) {
     const Header& h = *h_;
-    const bool same_layout =
-        std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 &&
-        h.layout_version == kLayoutVersion &&
-        h.header_bytes == sizeof(Header) && h.entry_bytes == sizeof(Entry) &&
-        h.meter_state_bytes == sizeof(Meter::State) &&
-        h.slot_header_bytes == sizeof(SlotHeader);
+    const bool same_layout = std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 &&
+                             h.layout_version == kLayoutVersion &&
+                             h.header_bytes == sizeof(Header) &&
+                             h.entry_bytes == sizeof(Entry) &&
+                             h.meter_state_bytes == sizeof(Meter::State) &&
+                             h.slot_header_bytes == sizeof(SlotHeader);
     if (same_layout &&
         (h.max_slots != limits.slots + 1 || h.max_cells != limits.cells ||
          h.max_entries != limits.entries ||
