@@ -772,4 +772,19 @@ TEST(SharedKeyed, CapacityIsReservedAtRegistrationOrRefusedClearly) {
   }
 }
 
+TEST(SharedKeyed, TheDefaultSegmentHoldsADefaultKeyedCounter) {
+  Name name("keyed-defaults");
+  Registry reg(shared_options(name.value));
+  // README: (slots + 1) x cells x 8 + key bytes + the directory, ~24.6 MiB.
+  const std::size_t bytes = reg.shared_store()->segment_bytes();
+  EXPECT_GT(bytes, std::size_t{24} << 20);
+  EXPECT_LT(bytes, std::size_t{25} << 20);
+  statusz::KeyedCounter& k = reg.keyed("errors");  // max_keys 10 000
+  EXPECT_EQ(k.max_keys(), statusz::KeyedCounter::kDefaultMaxKeys);
+  EXPECT_EQ(reg.shared_store()->cells_used(), 10002u);
+  EXPECT_EQ(reg.shared_store()->key_bytes_used(), 10000u * 264);
+  EXPECT_THROW(reg.keyed("more_errors"), statusz::SharedStoreError);
+  EXPECT_NO_THROW(reg.keyed("few_errors", 1000));
+}
+
 }  // namespace
