@@ -787,4 +787,32 @@ TEST(SharedKeyed, TheDefaultSegmentHoldsADefaultKeyedCounter) {
   EXPECT_NO_THROW(reg.keyed("few_errors", 1000));
 }
 
+TEST(SharedKeyed, NewKeysRacingFromTwoRegistriesOfOneStoreLandOnce) {
+  // Two registries on one store race as two processes would (and run under
+  // ThreadSanitizer, which the fork tests skip).
+  Name name("keyed-race-threads");
+  Registry a(shared_options(name.value));
+  Registry b(shared_options(name.value));
+  statusz::KeyedCounter& ka = a.keyed("race", 500);
+  statusz::KeyedCounter& kb = b.keyed("race", 500);
+  constexpr int kKeys = 200;
+  std::atomic<int> ready{0};
+  const auto count = [&](statusz::KeyedCounter& k) {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    for (int key = 0; key < kKeys; ++key) k.inc("key-" + std::to_string(key));
+  };
+  std::thread ta([&] { count(ka); });
+  std::thread tb([&] { count(kb); });
+  ta.join();
+  tb.join();
+  const auto counts = keyed_map(ka);
+  EXPECT_EQ(counts.size(), std::size_t{kKeys});
+  for (int key = 0; key < kKeys; ++key) {
+    EXPECT_EQ(counts.at("key-" + std::to_string(key)), 2u);
+  }
+  EXPECT_EQ(keyed_map(kb), counts);
+}
+
 }  // namespace
