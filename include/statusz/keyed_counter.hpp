@@ -14,6 +14,15 @@
 // a new key takes a mutex (inside a detail::ForkGate section, so fork() never
 // copies it held) and allocates (~40 bytes + the key, plus 8 bytes per
 // counting thread). Reading never blocks inc().
+// Shared (a keyed counter of a shared registry, shared.hpp): the keys, their
+// counts, the overflow count and dropped() are the pool's, in one key table of
+// the shared store (detail/shm.hpp) under one pool-wide max_keys (the first
+// registration's). Each process mirrors the pool's keys in its own table
+// above, so inc() of a key the pool has is the same lock-free probe followed
+// by an add to the thread's slot in the store (no lock, no allocation, no
+// syscall); a key new to the pool is inserted once under the store's mutex.
+// Reading (for_each, value, contains, dropped) takes the store's mutex and
+// costs O(keys x slots); value() and contains() also scan the pool's keys.
 // Thread-safety: every member is safe to call from any thread; snapshot() is
 // a consistent list of keys, each count read once (not a global atomic cut).
 #pragma once
@@ -38,8 +47,51 @@
 
 namespace statusz {
 
+namespace detail {
+
+// The key tables of a shared store (detail/shm.hpp), as a KeyedCounter of a
+// shared registry sees them. A table's keys are published in insertion order
+// and never change; key i counts into cell first_cell + 2 + i (first_cell
+// counts the overflow key, first_cell + 1 the dropped incs).
+class SharedKeys {
+ public:
+  // Keys published in `table` (lock-free).
+  virtual std::uint32_t key_count(std::uint32_t table) const noexcept = 0;
+  // Key i < key_count(table) (lock-free; the bytes never change).
+  virtual std::string_view key_at(std::uint32_t table,
+                                  std::uint32_t i) const noexcept = 0;
+  // Under the store's mutex: the index of `key` among the keys from `from`
+  // on (the caller knows the ones before), inserted if absent and the table
+  // has room; -1 if it is full. Throws SharedStoreError (lock lost).
+  virtual std::int64_t insert_key(std::uint32_t table, std::string_view key,
+                                  std::uint32_t from) = 0;
+  // Under the store's mutex: the pool's totals of cells [first, first + n).
+  // False if the mutex could not be taken.
+  virtual bool sums(std::uint32_t first, std::uint32_t n,
+                    std::uint64_t* out) const noexcept = 0;
+
+ protected:
+  SharedKeys() = default;
+  SharedKeys(const SharedKeys&) = default;
+  SharedKeys& operator=(const SharedKeys&) = default;
+  ~SharedKeys() = default;
+};
+
+}  // namespace detail
+
 class KeyedCounter {
  public:
+  // Where a shared registry's keyed counter is (Registry::keyed() makes it).
+  struct Shared {
+    detail::SharedKeys* keys;
+    detail::SharedCells* cells;
+    std::uint64_t store_id;
+    std::uint32_t table;
+    std::uint32_t first_cell;
+    std::size_t max_keys;
+    std::size_t max_key_bytes;
+  };
+
   static constexpr std::size_t kDefaultMaxKeys = 10000;
   static constexpr std::size_t kDefaultMaxKeyBytes = 256;
   static constexpr std::string_view kOverflowKey = "__overflow__";
@@ -59,9 +111,37 @@ class KeyedCounter {
     overflow_ = insert_locked(kOverflowKey, hash(kOverflowKey));
   }
 
+  // A keyed counter of a shared registry (see the header comment).
+  explicit KeyedCounter(const Shared& shared)
+      : max_keys_(shared.max_keys),
+        max_key_bytes_(std::max(shared.max_key_bytes, kOverflowKey.size())),
+        seed_(detail::hash_bytes("statusz", detail::process_hash_seed())),
+        shared_cells_(shared.cells),
+        shared_id_(shared.store_id),
+        shared_keys_(shared.keys),
+        shared_table_(shared.table),
+        first_cell_(shared.first_cell),
+        dropped_(detail::CellIndex::Shared{shared.cells, shared.store_id,
+                                           shared.first_cell + 1}) {
+    if (max_keys_ == 0) {
+      throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
+    }
+    order_blocks_ = std::make_unique<std::atomic<Block*>[]>(block_count());
+    std::lock_guard<std::mutex> g(mu_);
+    tables_.push_back(new_table(16));
+    table_.store(tables_.back(), std::memory_order_relaxed);
+    overflow_ = insert_locked(kOverflowKey, hash(kOverflowKey), first_cell_);
+  }
+
   ~KeyedCounter() {
     const std::size_t n = count_.load(std::memory_order_acquire);
-    for (std::size_t i = 0; i < n; ++i) destroy_node(node_at(i));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (shared_cells_ != nullptr) {
+        ::operator delete(const_cast<Node*>(node_at(i)));
+      } else {
+        destroy_node(node_at(i));
+      }
+    }
     for (std::size_t b = 0; b < block_count(); ++b) {
       delete[] order_blocks_[b].load(std::memory_order_relaxed);
     }
@@ -74,7 +154,11 @@ class KeyedCounter {
   STATUSZ_ALWAYS_INLINE void inc(std::string_view key, std::uint64_t n = 1) {
     const std::uint64_t h = hash(key);
     if (const Node* node = find(key, h)) {
-      detail::CellSpace::add(node->cell, n);
+      if (shared_cells_ == nullptr) {
+        detail::CellSpace::add(node->cell, n);
+      } else {
+        add_shared(node->cell, n);
+      }
       return;
     }
     inc_new(key, h, n);
@@ -83,6 +167,7 @@ class KeyedCounter {
   // The count of `key` (0 if never counted). value(kOverflowKey) is the total
   // counted for refused keys.
   std::uint64_t value(std::string_view key) const noexcept {
+    if (shared_keys_ != nullptr) return shared_value(key);
     const Node* node = find(key, hash(key));
     if (node == nullptr && !detail::is_valid_utf8(key)) {
       try {
@@ -97,6 +182,11 @@ class KeyedCounter {
 
   // Whether `key` was admitted (has a place of its own). Lock-free.
   bool contains(std::string_view key) const noexcept {
+    if (shared_keys_ != nullptr) {
+      if (key == kOverflowKey) return false;
+      return shared_index(key) >= 0 ||
+             (!detail::is_valid_utf8(key) && shared_index_repaired(key) >= 0);
+    }
     if (find(key, hash(key)) != nullptr) return key != kOverflowKey;
     if (detail::is_valid_utf8(key)) return false;
     try {
@@ -109,6 +199,7 @@ class KeyedCounter {
 
   // Distinct keys admitted (the overflow key not included).
   std::size_t size() const noexcept {
+    if (shared_keys_ != nullptr) return shared_keys_->key_count(shared_table_);
     return count_.load(std::memory_order_acquire) - 1;
   }
   std::size_t max_keys() const noexcept { return max_keys_; }
@@ -120,6 +211,10 @@ class KeyedCounter {
   // in first-counted order, then for kOverflowKey if its count is not 0.
   template <class F>
   void for_each(F&& f) const {
+    if (shared_keys_ != nullptr) {
+      shared_for_each(f);
+      return;
+    }
     const std::size_t n = count_.load(std::memory_order_acquire);
     auto& cells = detail::CellSpace::instance();
     // One read guard for every key (it only delays freeing outgrown arrays).
@@ -202,6 +297,86 @@ class KeyedCounter {
     return block[i % kBlockSize].load(std::memory_order_acquire);
   }
 
+  // The thread's slot cell in the store, as detail::CellIndex::add().
+  STATUSZ_ALWAYS_INLINE void add_shared(std::uint32_t cell,
+                                        std::uint64_t n) const noexcept {
+    detail::SharedLocal& t = detail::shared_local();
+    if (t.store_id == shared_id_) {
+      detail::CellSpace::bump(t.cells[cell], n);
+      return;
+    }
+    shared_cells_->add_slow(cell, n);
+  }
+
+  template <class F>
+  void shared_for_each(F& f) const {
+    const std::uint32_t n = shared_keys_->key_count(shared_table_);
+    std::vector<std::uint64_t> sums(std::size_t{n} + 2, 0);
+    if (!shared_keys_->sums(first_cell_, n + 2, sums.data())) return;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      f(shared_keys_->key_at(shared_table_, i), sums[i + 2]);
+    }
+    if (sums[0] != 0) f(kOverflowKey, sums[0]);
+  }
+
+  // The pool's index of `key` (-1: none). O(keys), lock-free.
+  std::int64_t shared_index(std::string_view key) const noexcept {
+    const std::uint32_t n = shared_keys_->key_count(shared_table_);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (shared_keys_->key_at(shared_table_, i) == key) return i;
+    }
+    return -1;
+  }
+  std::int64_t shared_index_repaired(std::string_view key) const noexcept {
+    try {
+      return shared_index(detail::to_valid_utf8(key));
+    } catch (...) {
+      return -1;
+    }
+  }
+
+  std::uint64_t shared_value(std::string_view key) const noexcept {
+    std::uint32_t cell = first_cell_;
+    if (key != kOverflowKey) {
+      std::int64_t i = shared_index(key);
+      if (i < 0 && !detail::is_valid_utf8(key)) i = shared_index_repaired(key);
+      if (i < 0) return 0;
+      cell = first_cell_ + 2 + static_cast<std::uint32_t>(i);
+    }
+    std::uint64_t v = 0;
+    return shared_keys_->sums(cell, 1, &v) ? v : 0;
+  }
+
+  // Mirrors the pool's keys published since the last call. Under mu_.
+  void mirror_locked() {
+    const std::uint32_t n = shared_keys_->key_count(shared_table_);
+    for (std::uint32_t i = mirrored_.load(std::memory_order_relaxed); i < n;
+         ++i) {
+      const std::string_view k = shared_keys_->key_at(shared_table_, i);
+      insert_locked(k, hash(k), first_cell_ + 2 + i);
+      mirrored_.store(i + 1, std::memory_order_release);
+    }
+  }
+
+  // inc_new() of a shared keyed counter: the key may be in the pool already
+  // (mirrored now), or is inserted into it if it has room.
+  const Node* shared_node(std::string_view key, std::uint64_t h) {
+    const std::uint32_t pool = shared_keys_->key_count(shared_table_);
+    if (pool >= max_keys_ &&
+        pool == mirrored_.load(std::memory_order_acquire)) {
+      return nullptr;  // full, and every pool key is mirrored: lock-free
+    }
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
+    std::lock_guard<std::mutex> g(mu_);
+    mirror_locked();
+    if (const Node* node = find(key, h)) return node;
+    const std::int64_t i = shared_keys_->insert_key(
+        shared_table_, key, mirrored_.load(std::memory_order_relaxed));
+    if (i < 0) return nullptr;
+    mirror_locked();
+    return find(key, h);
+  }
+
   STATUSZ_NOINLINE_COLD void inc_new(std::string_view key, std::uint64_t h,
                                      std::uint64_t n) {
     if (!detail::is_valid_utf8(key)) {
@@ -210,6 +385,15 @@ class KeyedCounter {
       return;
     }
     const Node* node = nullptr;
+    if (shared_keys_ != nullptr) {
+      if (key.size() <= max_key_bytes_) node = shared_node(key, h);
+      if (node == nullptr) {
+        node = overflow_;
+        dropped_.add(1);
+      }
+      add_shared(node->cell, n);
+      return;
+    }
     if (key.size() <= max_key_bytes_ && size() < max_keys_) {
       detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
       std::lock_guard<std::mutex> g(mu_);
@@ -243,7 +427,11 @@ class KeyedCounter {
     t->slots()[i].store(node, std::memory_order_release);
   }
 
-  const Node* insert_locked(std::string_view key, std::uint64_t h) {
+  // `shared_cell`: the node's cell in the shared store; kNoCell: reserves a
+  // cell of detail::CellSpace.
+  static constexpr std::uint32_t kNoCell = UINT32_MAX;
+  const Node* insert_locked(std::string_view key, std::uint64_t h,
+                            std::uint32_t shared_cell = kNoCell) {
     const std::size_t n = count_.load(std::memory_order_relaxed);
     Table* t = table_.load(std::memory_order_relaxed);
     if ((n + 1) * 2 > t->mask + 1) {
@@ -265,11 +453,15 @@ class KeyedCounter {
     auto* node = static_cast<Node*>(raw);
     node->hash = h;
     node->length = static_cast<std::uint32_t>(key.size());
-    try {
-      node->cell = detail::CellSpace::instance().reserve();
-    } catch (...) {
-      ::operator delete(raw);
-      throw;
+    if (shared_cell != kNoCell) {
+      node->cell = shared_cell;
+    } else {
+      try {
+        node->cell = detail::CellSpace::instance().reserve();
+      } catch (...) {
+        ::operator delete(raw);
+        throw;
+      }
     }
     std::memcpy(raw_key(node), key.data(), key.size());
     block[n % kBlockSize].store(node, std::memory_order_release);
@@ -290,11 +482,19 @@ class KeyedCounter {
   const std::size_t max_keys_;
   const std::size_t max_key_bytes_;
   const std::uint64_t seed_;
+  // A shared keyed counter's store (nullptr / 0 for a private one); next to
+  // seed_ and table_, which inc() reads too.
+  detail::SharedCells* const shared_cells_ = nullptr;
+  const std::uint64_t shared_id_ = 0;
+  detail::SharedKeys* const shared_keys_ = nullptr;
+  const std::uint32_t shared_table_ = 0;
+  const std::uint32_t first_cell_ = 0;
   std::atomic<Table*> table_{nullptr};
   std::unique_ptr<std::atomic<Block*>[]> order_blocks_;
   std::atomic<std::size_t> count_{0};
   const Node* overflow_ = nullptr;
   detail::CellIndex dropped_;
+  std::atomic<std::uint32_t> mirrored_{0};  // pool keys in this table
   std::mutex mu_;
   std::vector<Table*> tables_;  // every table ever used, the live one last
 };

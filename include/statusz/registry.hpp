@@ -86,8 +86,12 @@ struct RegistryOptions {
   std::string version;     // the service's version, as it sets it
   TimeZone time_zone = TimeZone::utc();
   // Non-empty: the name of a shared store every process of this user that
-  // opens it counts into (shared.hpp). Meters and counters are the pool's.
+  // opens it counts into (shared.hpp). Meters, counters and keyed counters
+  // are the pool's.
   std::string shared{};
+  // The shared store's capacities; every process of the pool must give the
+  // same ones (shared.hpp).
+  SharedLimits shared_limits{};
 };
 
 // The machine's host name ("localhost" if it cannot be read).
@@ -128,7 +132,8 @@ class Registry {
         time_zone_(options.time_zone),
         shared_(options.shared.empty()
                     ? nullptr
-                    : std::make_unique<detail::SharedStore>(options.shared)) {}
+                    : std::make_unique<detail::SharedStore>(
+                          options.shared, options.shared_limits)) {}
 
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -165,14 +170,26 @@ class Registry {
   }
 
   // max_keys applies when the keyed counter is created; an existing one is
-  // returned as it is.
+  // returned as it is. On a shared registry, the pool's keyed counter: the
+  // first process to create it sets max_keys; it reserves max_keys + 2 cells
+  // and max_keys x 264 key bytes of the store, or throws SharedStoreError.
   KeyedCounter& keyed(std::string_view path,
                       std::size_t max_keys = KeyedCounter::kDefaultMaxKeys) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
     return *get_or_create(path, Kind::KeyedCounter, [&](Node& n) {
-              refuse_if_shared("keyed counters", path);
-              n.keyed = std::make_unique<KeyedCounter>(max_keys);
+              if (shared_) {
+                if (max_keys == 0) {
+                  throw std::invalid_argument(
+                      "statusz: KeyedCounter max_keys must be > 0");
+                }
+                n.keyed = std::make_unique<KeyedCounter>(
+                    shared_register(path, detail::SharedStore::kKeyed,
+                                    CounterMode::Sum, max_keys)
+                        .keyed);
+              } else {
+                n.keyed = std::make_unique<KeyedCounter>(max_keys);
+              }
             }).keyed;
   }
 
@@ -561,22 +578,27 @@ class Registry {
 
   // The store's entry for `path`; a path another process registered as
   // another kind is a KindError.
-  // The kinds the shared store does not hold yet are refused on a shared
+  // The kinds the shared store does not hold are refused on a shared
   // registry (std::logic_error), never counted per process unnoticed.
   void refuse_if_shared(std::string_view kinds, std::string_view path) const {
     if (!shared_) return;
-    throw std::logic_error("statusz: " + std::string(kinds) +
-                           " are not supported by a shared registry yet ('" +
-                           std::string(path) + "')");
+    throw std::logic_error(
+        "statusz: " + std::string(kinds) +
+        " are not supported by a shared registry ('" + std::string(path) +
+        "'): only meters, counters and keyed counters are pooled; use a "
+        "private registry in each process for them");
   }
 
   detail::SharedStore::Registration shared_register(
       std::string_view path, detail::SharedStore::EntryKind kind,
-      CounterMode mode) {
-    auto r = shared_->register_metric(path, kind, mode, clock_->now());
+      CounterMode mode, std::size_t max_keys = 0) {
+    auto r =
+        shared_->register_metric(path, kind, mode, clock_->now(), max_keys);
     if (r.clash) {
       const auto as_kind = [](std::uint32_t k) {
-        return k == detail::SharedStore::kMeter ? Kind::Meter : Kind::Counter;
+        if (k == detail::SharedStore::kMeter) return Kind::Meter;
+        if (k == detail::SharedStore::kKeyed) return Kind::KeyedCounter;
+        return Kind::Counter;
       };
       throw KindError(std::string(path), as_kind(r.existing_kind),
                       as_kind(kind));

@@ -114,7 +114,11 @@ void register_registry(py::module_& m) {
   reg_cls
       .def(py::init([](Clock* clock, std::optional<std::string> host_name,
                        std::string version, std::string time_zone,
-                       std::optional<std::string> shared) {
+                       std::optional<std::string> shared,
+                       std::optional<long long> shared_slots,
+                       std::optional<long long> shared_cells,
+                       std::optional<long long> shared_entries,
+                       std::optional<long long> shared_key_bytes) {
              statusz::RegistryOptions o;
              o.clock = clock;
              if (host_name) o.host_name = std::move(*host_name);
@@ -126,20 +130,56 @@ void register_registry(py::module_& m) {
                }
                o.shared = std::move(*shared);
              }
+             const auto limit = [&](const std::optional<long long>& v, const char* what,
+                                    long long max) -> std::optional<long long> {
+               if (!v) return std::nullopt;
+               if (!shared) {
+                 throw py::value_error(std::string(what) +
+                                       ": only for a shared registry (shared=NAME)");
+               }
+               if (*v < 1 || *v > max) {
+                 throw py::value_error(std::string(what) + " must be 1 to " +
+                                       std::to_string(max) + ", not " + std::to_string(*v));
+               }
+               return v;
+             };
+             constexpr long long kU32 = 0xffffffffLL - 1;
+             if (auto v = limit(shared_slots, "shared_slots", 1 << 16)) {
+               o.shared_limits.slots = static_cast<std::uint32_t>(*v);
+             }
+             if (auto v = limit(shared_cells, "shared_cells", kU32)) {
+               o.shared_limits.cells = static_cast<std::uint32_t>(*v);
+             }
+             if (auto v = limit(shared_entries, "shared_entries", kU32)) {
+               o.shared_limits.entries = static_cast<std::uint32_t>(*v);
+             }
+             if (auto v = limit(shared_key_bytes, "shared_key_bytes", 1LL << 40)) {
+               o.shared_limits.key_bytes = static_cast<std::uint64_t>(*v);
+             }
              ReleaseGil nogil;
              return std::make_unique<PyRegistry>(std::move(o));
            }),
            py::kw_only(), arg("clock") = py::none(), arg("host_name") = py::none(),
            arg("version") = "", arg("time_zone") = "UTC", arg("shared") = py::none(),
+           arg("shared_slots") = py::none(), arg("shared_cells") = py::none(),
+           arg("shared_entries") = py::none(), arg("shared_key_bytes") = py::none(),
            py::keep_alive<1, 2>(),
            "clock: a Clock (default_clock() if None); host_name: the document's "
            "hostName (the machine's name if None or \"\"); version: the "
            "service's version; time_zone: how `date` is written: \"UTC\", "
            "\"local\" or a fixed offset like \"+02:00\"; shared: the name of a "
            "shared-memory store (/dev/shm/statusz.NAME, mode 0600) that every "
-           "process of this user opening the same name counts into: meters and "
-           "counters are then the pool's (ValueError for a bad name, "
-           "statusz.SharedStoreError if the store cannot be opened or joined).")
+           "process of this user opening the same name counts into: meters, "
+           "counters and keyed counters are then the pool's; histograms and "
+           "timers are refused (RuntimeError). ValueError for a bad name, "
+           "statusz.SharedStoreError if the store cannot be opened or joined. "
+           "shared_slots (counting threads alive at once, default 128), "
+           "shared_cells (counts: 1 per meter or counter, max_keys + 2 per "
+           "keyed counter; default 16384), shared_entries (metrics, default "
+           "1024), shared_key_bytes (keyed counters' keys: 264 bytes per "
+           "max_keys; default 8 MiB): the store's capacities, fixed by the "
+           "process that creates it; every process must give the same ones "
+           "(SharedStoreError otherwise).")
       .def(
           "meter",
           [](PyRegistry& r, const std::string& path) -> Meter& {
@@ -187,7 +227,11 @@ void register_registry(py::module_& m) {
           arg("max_keys") = static_cast<long long>(KeyedCounter::kDefaultMaxKeys),
           py::return_value_policy::reference_internal,
           "The KeyedCounter at `path`, created on first use with at most "
-          "max_keys keys (an existing one is returned as it is).")
+          "max_keys keys (an existing one is returned as it is). On a shared "
+          "registry the pool's: keys and counts of every process, one "
+          "max_keys for the pool (the first process's); it reserves max_keys "
+          "+ 2 cells and max_keys x 264 key bytes of the store "
+          "(SharedStoreError when they are not left).")
       .def(
           "gauge",
           [](py::object self, const std::string& path, py::object fn) -> py::object {

@@ -277,14 +277,27 @@ class Registry:
         version: str = "",
         time_zone: str = "UTC",
         shared: Optional[str] = None,
-    ) -> None: ...
+        shared_slots: Optional[int] = None,
+        shared_cells: Optional[int] = None,
+        shared_entries: Optional[int] = None,
+        shared_key_bytes: Optional[int] = None,
+    ) -> None:
+        """shared: a store every process of this user opening NAME counts into
+        (meters, counters and keyed counters; histograms and timers raise
+        RuntimeError). shared_*: the store's capacities (defaults 128 slots,
+        16384 cells, 1024 entries, 8 MiB of key bytes), the same in every
+        process of the pool; SharedStoreError otherwise."""
     def meter(self, path: str) -> Meter: ...
     def counter(
         self, path: str, *, mode: Literal["sum", "max", "min", "live-sum"] = "sum"
     ) -> Counter: ...
     @property
     def shared(self) -> Optional[str]: ...
-    def keyed(self, path: str, max_keys: int = 10000) -> KeyedCounter: ...
+    def keyed(self, path: str, max_keys: int = 10000) -> KeyedCounter:
+        """The KeyedCounter at path, created on first use. On a shared registry,
+        the pool's keys and counts under one max_keys (the first process's); it
+        reserves max_keys + 2 cells and max_keys x 264 key bytes of the store
+        (SharedStoreError when they are not left)."""
     def timer(self, path: str, window_ticks: int = 12) -> Timer:
         """The Timer at path, created on first use; KindError if another kind."""
     def histogram(self, path: str, window_ticks: int = 12) -> Histogram:

@@ -11,12 +11,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "promtool.hpp"
 #include "sanitizers.hpp"
+#include "statusz/prometheus.hpp"
 #include "statusz/registry.hpp"
 #include "statusz/shared.hpp"
 
@@ -420,7 +424,7 @@ TEST(Shared, AnotherLayoutVersionRefusesToJoin) {
   }
 }
 
-TEST(Shared, KindsClashAcrossProcessesAndKeyedIsRefused) {
+TEST(Shared, KindsClashAcrossProcessesAndHistogramsAreRefused) {
   SKIP_UNDER_TSAN();
   Name name("kinds");
   Registry reg(shared_options(name.value));
@@ -429,16 +433,29 @@ TEST(Shared, KindsClashAcrossProcessesAndKeyedIsRefused) {
   if (pid == 0) {
     Registry child(shared_options(name.value));
     child.counter("x").inc();
+    child.keyed("k", 10).inc("a");
     ::_exit(0);
   }
   EXPECT_EQ(wait_status(pid), 0);
   EXPECT_THROW(reg.meter("x"), statusz::KindError);
   EXPECT_FALSE(reg.contains("x"));
   EXPECT_EQ(reg.counter("x").value(), 1);
-  EXPECT_THROW(reg.keyed("k"), std::logic_error);
+  try {
+    reg.counter("k");
+    ADD_FAILURE() << "a keyed counter of another process is not a counter";
+  } catch (const statusz::KindError& e) {
+    EXPECT_EQ(e.existing(), statusz::Kind::KeyedCounter);
+  }
   EXPECT_FALSE(reg.contains("k"));
-  // Not shared yet either: refused, not counted per process.
-  EXPECT_THROW(reg.histogram("h"), std::logic_error);
+  EXPECT_EQ(reg.keyed("k").value("a"), 1u);
+  // Not shared: refused, not counted per process.
+  try {
+    reg.histogram("h");
+    ADD_FAILURE() << "a histogram on a shared registry";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not supported by a shared registry"),
+              std::string::npos);
+  }
   EXPECT_THROW(reg.timer("t"), std::logic_error);
   EXPECT_FALSE(reg.contains("h"));
   EXPECT_FALSE(reg.contains("t"));
@@ -493,6 +510,309 @@ TEST(Shared, ProcessesJoiningAndLeavingWhileAnotherRenders) {
   stop.store(true);
   renderer.join();
   EXPECT_EQ(m.count(), std::uint64_t{kWorkers} * 1000);
+}
+
+// ---- keyed counters ---------------------------------------------------------
+
+std::map<std::string, std::uint64_t> keyed_map(const statusz::KeyedCounter& k) {
+  std::map<std::string, std::uint64_t> out;
+  k.for_each([&](std::string_view key, std::uint64_t v) {
+    EXPECT_TRUE(out.emplace(std::string(key), v).second) << key;
+  });
+  return out;
+}
+
+TEST(SharedKeyed,
+     WorkersWithOverlappingAndDistinctKeysSomeKilledGiveExactTotals) {
+  SKIP_UNDER_TSAN();
+  Name name("keyed-totals");
+  Registry reg(shared_options(name.value));
+  statusz::KeyedCounter& errors = reg.keyed("pool.errors", 64);
+  errors.inc("common", 5);  // the parent counts too
+  constexpr int kExiting = 8;
+  constexpr int kKilled = 3;
+  constexpr std::uint64_t kIncs = 20000;
+  auto* done = shared_anon<std::atomic<std::uint64_t>>(kKilled);
+  std::vector<pid_t> exiting, killed;
+  for (int i = 0; i < kExiting; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const std::string own = "worker-" + std::to_string(i);
+      const std::string pair = "pair-" + std::to_string(i / 2);
+      for (std::uint64_t k = 0; k < kIncs; ++k) {
+        errors.inc("common");
+        errors.inc(own);
+        if (k % 100 == 0) errors.inc(pair);
+      }
+      ::_exit(0);
+    }
+    exiting.push_back(pid);
+  }
+  for (int i = 0; i < kKilled; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const std::string own = "killed-" + std::to_string(i);
+      for (;;) {
+        errors.inc(own);
+        done[i].fetch_add(1, std::memory_order_seq_cst);
+      }
+    }
+    killed.push_back(pid);
+  }
+  for (pid_t pid : exiting) EXPECT_EQ(wait_status(pid), 0);
+  for (int i = 0; i < kKilled; ++i) {
+    while (done[i].load() < 1000) std::this_thread::yield();
+    ASSERT_EQ(::kill(killed[static_cast<std::size_t>(i)], SIGKILL), 0);
+    const int status = wait_status(killed[static_cast<std::size_t>(i)]);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  }
+  reg.shared_store()->reap();
+  EXPECT_EQ(reg.shared_store()->slots_in_use(), 1u);  // the parent's thread
+  const auto counts = keyed_map(errors);
+  ASSERT_EQ(counts.size(), std::size_t{1 + kExiting + kExiting / 2 + kKilled});
+  EXPECT_EQ(errors.size(), counts.size());
+  EXPECT_EQ(counts.at("common"), 5 + kExiting * kIncs);
+  for (int i = 0; i < kExiting; ++i) {
+    EXPECT_EQ(counts.at("worker-" + std::to_string(i)), kIncs);
+    EXPECT_EQ(errors.value("worker-" + std::to_string(i)), kIncs);
+  }
+  for (int i = 0; i < kExiting / 2; ++i) {
+    EXPECT_EQ(counts.at("pair-" + std::to_string(i)), 2 * kIncs / 100);
+  }
+  for (int i = 0; i < kKilled; ++i) {
+    // A killed worker may have completed one inc it did not report.
+    const std::uint64_t c = counts.at("killed-" + std::to_string(i));
+    EXPECT_GE(c, done[i].load());
+    EXPECT_LE(c, done[i].load() + 1);
+  }
+  EXPECT_EQ(errors.dropped(), 0u);
+  // The document and the exposition show the same pool counts.
+  const auto doc = nlohmann::json::parse(reg.to_json());
+  for (const auto& [key, count] : counts) {
+    EXPECT_EQ(doc["pool"]["errors"][key].get<std::uint64_t>(), count) << key;
+  }
+  EXPECT_EQ(doc["pool"]["errors"].size(), counts.size());
+  const std::string expo = statusz::to_prometheus(reg);
+  EXPECT_NE(expo.find("statusz_pool_errors_total{key=\"common\"} " +
+                      std::to_string(5 + kExiting * kIncs) + "\n"),
+            std::string::npos)
+      << expo;
+  EXPECT_NE(expo.find("statusz_pool_errors_dropped_total 0\n"),
+            std::string::npos);
+  ::munmap(done, sizeof(std::atomic<std::uint64_t>) * kKilled);
+}
+
+TEST(SharedKeyed, MaxKeysIsPoolWideAndOverflowIsCountedOnce) {
+  SKIP_UNDER_TSAN();
+  Name name("keyed-overflow");
+  Registry reg(shared_options(name.value));
+  statusz::KeyedCounter& k = reg.keyed("by_bot", 4);
+  k.inc("a");
+  k.inc("b");
+  const auto child = [&](auto&& body) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Registry joined(shared_options(name.value));
+      // Another max_keys: the pool's (the first registration's) applies.
+      statusz::KeyedCounter& jk = joined.keyed("by_bot", 1000);
+      body(jk);
+      ::_exit(jk.max_keys() == 4 ? 0 : 1);
+    }
+    EXPECT_EQ(wait_status(pid), 0);
+  };
+  child([](statusz::KeyedCounter& jk) {
+    jk.inc("c");
+    jk.inc("d");
+    jk.inc("e");  // the fifth key: overflow
+  });
+  child([](statusz::KeyedCounter& jk) {
+    jk.inc("f", 2);                                   // overflow
+    jk.inc("a");                                      // admitted by the parent
+    jk.inc(std::string(300, 'x'));                    // too long: overflow
+    jk.inc(statusz::KeyedCounter::kOverflowKey, 10);  // not a drop
+  });
+  EXPECT_EQ(k.size(), 4u);
+  EXPECT_EQ(k.max_keys(), 4u);
+  EXPECT_EQ(k.value("a"), 2u);
+  EXPECT_TRUE(k.contains("d"));
+  EXPECT_FALSE(k.contains("e"));
+  EXPECT_FALSE(k.contains(statusz::KeyedCounter::kOverflowKey));
+  EXPECT_EQ(k.value(statusz::KeyedCounter::kOverflowKey), 1u + 2 + 1 + 10);
+  EXPECT_EQ(k.dropped(), 3u);
+  // This process had not seen "c": it is the pool's key, not an overflow.
+  k.inc("c");
+  k.inc("g");
+  EXPECT_EQ(k.value("c"), 2u);
+  EXPECT_EQ(k.dropped(), 4u);
+  const std::vector<std::pair<std::string, std::uint64_t>> expected = {
+      {"a", 2}, {"b", 1}, {"c", 2}, {"d", 1}, {"__overflow__", 15}};
+  EXPECT_EQ(k.snapshot(), expected);
+  const auto doc = nlohmann::json::parse(reg.to_json());
+  EXPECT_EQ(doc["by_bot"], nlohmann::json::parse(
+                               R"({"a": 2, "b": 1, "c": 2, "d": 1,
+                                   "__overflow__": 15})"));
+  const std::string expo = statusz::to_prometheus(reg);
+  EXPECT_NE(expo.find("statusz_by_bot_total{key=\"__overflow__\"} 15\n"),
+            std::string::npos)
+      << expo;
+  EXPECT_NE(expo.find("statusz_by_bot_dropped_total 4\n"), std::string::npos);
+#ifdef STATUSZ_PROMTOOL
+  const auto r =
+      statusz_test::promtool_check_metrics(expo, "shared_keyed.prom");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "") << expo;
+#endif
+}
+
+TEST(SharedKeyed, ANewKeyRacingFromSeveralProcessesLandsOnce) {
+  SKIP_UNDER_TSAN();
+  Name name("keyed-race");
+  Registry reg(shared_options(name.value));
+  statusz::KeyedCounter& k = reg.keyed("race", 1000);
+  constexpr int kWorkers = 4;
+  constexpr int kKeys = 300;
+  auto* go = shared_anon<std::atomic<int>>(1);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < kWorkers; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      go->fetch_add(1);
+      while (go->load() < kWorkers) {
+      }
+      for (int key = 0; key < kKeys; ++key) k.inc("key-" + std::to_string(key));
+      ::_exit(0);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) EXPECT_EQ(wait_status(pid), 0);
+  const auto counts = keyed_map(k);
+  EXPECT_EQ(counts.size(), std::size_t{kKeys});
+  EXPECT_EQ(k.size(), std::size_t{kKeys});
+  for (int key = 0; key < kKeys; ++key) {
+    EXPECT_EQ(counts.at("key-" + std::to_string(key)), std::uint64_t{kWorkers});
+  }
+  EXPECT_EQ(k.dropped(), 0u);
+  ::munmap(go, sizeof(std::atomic<int>));
+}
+
+TEST(SharedKeyed, ThreadsOfOneProcessCountIntoThePoolsKeys) {
+  Name name("keyed-threads");
+  Registry reg(shared_options(name.value));
+  statusz::KeyedCounter& k = reg.keyed("k", 100);
+  constexpr int kThreads = 4;
+  constexpr std::uint64_t kIncs = 50000;
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop.load()) (void)keyed_map(k);
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&k, t] {
+      const std::string own = "t" + std::to_string(t);
+      for (std::uint64_t i = 0; i < kIncs; ++i) {
+        k.inc("shared");
+        k.inc(own);
+        k.inc("n" + std::to_string(i % 40));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  stop.store(true);
+  reader.join();
+  const auto counts = keyed_map(k);
+  EXPECT_EQ(counts.size(), 1u + kThreads + 40);
+  EXPECT_EQ(counts.at("shared"), kThreads * kIncs);
+  EXPECT_EQ(counts.at("t2"), kIncs);
+  EXPECT_EQ(counts.at("n7"), kThreads * kIncs / 40);
+  // A second registry on the same store (as another process would) sees them.
+  Registry other(shared_options(name.value));
+  EXPECT_EQ(keyed_map(other.keyed("k")), counts);
+}
+
+TEST(SharedKeyed, CapacityIsReservedAtRegistrationOrRefusedClearly) {
+  Name name("keyed-capacity");
+  RegistryOptions o = shared_options(name.value);
+  o.shared_limits.cells = 40;
+  o.shared_limits.key_bytes = 20 * 264;
+  Registry reg(o);
+  reg.meter("m");
+  statusz::KeyedCounter& k = reg.keyed("small", 20);  // 22 cells
+  try {
+    reg.keyed("big", 20);  // 22 more cells: 17 are left
+    ADD_FAILURE() << "no cells left";
+  } catch (const statusz::SharedStoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("cells left"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(reg.contains("big"));
+  EXPECT_EQ(reg.shared_store()->cells_used(), 23u);
+  try {
+    reg.keyed("keys", 1);  // 3 cells, but no key bytes left
+    ADD_FAILURE() << "no key bytes left";
+  } catch (const statusz::SharedStoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("key bytes left"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(reg.keyed("zero", 0), std::invalid_argument);
+  for (int i = 0; i < 25; ++i) k.inc("k" + std::to_string(i));
+  EXPECT_EQ(k.size(), 20u);
+  EXPECT_EQ(k.dropped(), 5u);
+  // Another process must open the store with the same limits.
+  RegistryOptions other = shared_options(name.value);
+  try {
+    Registry joined(other);
+    ADD_FAILURE() << "joined with other limits";
+  } catch (const statusz::SharedStoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("other limits"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(SharedKeyed, TheDefaultSegmentHoldsADefaultKeyedCounter) {
+  Name name("keyed-defaults");
+  Registry reg(shared_options(name.value));
+  // README: (slots + 1) x cells x 8 + key bytes + the directory, ~24.6 MiB.
+  const std::size_t bytes = reg.shared_store()->segment_bytes();
+  EXPECT_GT(bytes, std::size_t{24} << 20);
+  EXPECT_LT(bytes, std::size_t{25} << 20);
+  statusz::KeyedCounter& k = reg.keyed("errors");  // max_keys 10 000
+  EXPECT_EQ(k.max_keys(), statusz::KeyedCounter::kDefaultMaxKeys);
+  EXPECT_EQ(reg.shared_store()->cells_used(), 10002u);
+  EXPECT_EQ(reg.shared_store()->key_bytes_used(), 10000u * 264);
+  EXPECT_THROW(reg.keyed("more_errors"), statusz::SharedStoreError);
+  EXPECT_NO_THROW(reg.keyed("few_errors", 1000));
+}
+
+TEST(SharedKeyed, NewKeysRacingFromTwoRegistriesOfOneStoreLandOnce) {
+  // Two registries on one store race as two processes would (and run under
+  // ThreadSanitizer, which the fork tests skip).
+  Name name("keyed-race-threads");
+  Registry a(shared_options(name.value));
+  Registry b(shared_options(name.value));
+  statusz::KeyedCounter& ka = a.keyed("race", 500);
+  statusz::KeyedCounter& kb = b.keyed("race", 500);
+  constexpr int kKeys = 200;
+  std::atomic<int> ready{0};
+  const auto count = [&](statusz::KeyedCounter& k) {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    for (int key = 0; key < kKeys; ++key) k.inc("key-" + std::to_string(key));
+  };
+  std::thread ta([&] { count(ka); });
+  std::thread tb([&] { count(kb); });
+  ta.join();
+  tb.join();
+  const auto counts = keyed_map(ka);
+  EXPECT_EQ(counts.size(), std::size_t{kKeys});
+  for (int key = 0; key < kKeys; ++key) {
+    EXPECT_EQ(counts.at("key-" + std::to_string(key)), 2u);
+  }
+  EXPECT_EQ(keyed_map(kb), counts);
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ import textwrap
 import time
 import urllib.request
 
+import shutil
+
 import pytest
 
 import statusz
@@ -84,12 +86,111 @@ def test_counter_modes_and_kind_errors(name):
     with pytest.raises(statusz.KindError):
         statusz.Registry(shared=name).meter("top")
     assert top.value == 4
-    with pytest.raises(RuntimeError, match="not supported by a shared registry"):
-        reg.keyed("k")
-    with pytest.raises(RuntimeError, match="histograms are not supported"):
+    reg.keyed("k", 5).inc("a")
+    with pytest.raises(statusz.KindError):
+        statusz.Registry(shared=name).counter("k")
+    with pytest.raises(RuntimeError, match="histograms are not supported by a shared registry"):
         reg.histogram("h")
     with pytest.raises(RuntimeError, match="timers are not supported"):
         reg.timer("t")
+
+
+def test_keyed_counter_is_the_pools_some_workers_killed(name):
+    reg = statusz.Registry(shared=name)
+    errors = reg.keyed("pool.errors", max_keys=32)
+    errors.inc("common", 2)
+    pids = []
+    for i in range(6):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for _ in range(500):
+                    errors.inc("common")
+                    errors.inc(f"worker-{i}")
+                errors.inc(f"pair-{i // 2}", 7)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        assert os.waitpid(pid, 0)[1] == 0
+    # A worker killed with SIGKILL while it counts: what it counted stays.
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        errors.inc("killed", 1000)
+        os.write(w, b"x")
+        while True:
+            errors.inc("spin")
+    os.close(w)
+    assert os.read(r, 1) == b"x"
+    os.close(r)
+    os.kill(pid, signal.SIGKILL)
+    assert os.waitpid(pid, 0)[1] & 0x7F == signal.SIGKILL
+    spin = errors["spin"]
+    assert spin >= 1
+    expected = {"common": 3002, **{f"worker-{i}": 500 for i in range(6)},
+                **{f"pair-{i}": 14 for i in range(3)}, "killed": 1000, "spin": spin}
+    assert errors.snapshot() == {k: expected[k] for k in errors.keys()}
+    assert set(errors.keys()) == set(expected)
+    assert len(errors) == errors.size == len(expected)
+    assert errors.dropped == 0
+    doc = reg.snapshot()
+    assert doc["pool"]["errors"] == errors.snapshot()
+    text = reg.to_prometheus()
+    assert 'statusz_pool_errors_total{key="common"} 3002' in text.splitlines()
+    assert 'statusz_pool_errors_total{key="pair-2"} 14' in text.splitlines()
+    assert "statusz_pool_errors_dropped_total 0" in text.splitlines()
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian package prometheus) is required"
+    r = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stdout + r.stderr == b"", r.stdout + r.stderr
+    # Another process's registry (here: another registry) renders the same.
+    assert statusz.Registry(shared=name).keyed("pool.errors").snapshot() == errors.snapshot()
+
+
+def test_keyed_max_keys_is_pool_wide(name):
+    reg = statusz.Registry(shared=name)
+    k = reg.keyed("by_bot", max_keys=3)
+    k.inc("a")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            joined = statusz.Registry(shared=name).keyed("by_bot", max_keys=100)
+            joined.inc("b")
+            joined.inc("c")
+            joined.inc("d", 4)  # the fourth key of the pool: overflow
+            os._exit(0 if joined.max_keys == 3 else 1)
+        finally:
+            os._exit(2)
+    assert os.waitpid(pid, 0)[1] == 0
+    k.inc("e")  # overflow here too
+    k.inc("c")  # the pool's key, counted by the child
+    assert k.keys() == ["a", "b", "c", "__overflow__"]
+    assert k.snapshot() == {"a": 1, "b": 1, "c": 2, "__overflow__": 5}
+    assert k.dropped == 2
+    assert "d" not in k and "c" in k
+    assert reg.snapshot()["by_bot"] == {"a": 1, "b": 1, "c": 2, "__overflow__": 5}
+    lines = reg.to_prometheus().splitlines()
+    assert 'statusz_by_bot_total{key="__overflow__"} 5' in lines
+    assert "statusz_by_bot_dropped_total 2" in lines
+
+
+def test_shared_capacity_is_explicit(name):
+    reg = statusz.Registry(shared=name, shared_cells=30, shared_key_bytes=264 * 20)
+    reg.keyed("a", max_keys=20)
+    with pytest.raises(statusz.SharedStoreError, match="cells left"):
+        reg.keyed("b", max_keys=20)
+    assert "b" not in reg
+    with pytest.raises(statusz.SharedStoreError, match="key bytes left"):
+        reg.keyed("c", max_keys=1)
+    with pytest.raises(statusz.SharedStoreError, match="other limits"):
+        statusz.Registry(shared=name)
+    with pytest.raises(ValueError, match="only for a shared registry"):
+        statusz.Registry(shared_cells=10)
+    with pytest.raises(ValueError, match="shared_slots must be"):
+        statusz.Registry(shared=name + "x", shared_slots=0)
 
 
 def test_another_layout_version_is_refused(name):
@@ -109,12 +210,14 @@ import statusz
 reg = statusz.Registry(shared={name!r})
 hits = reg.meter("hits")
 served = reg.counter("served")
+by_route = reg.keyed("by_route", max_keys=16)
 status = statusz.wsgi_app(reg)
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/hit":
         hits.mark()
         served.inc()
+        by_route.inc("r" + environ["QUERY_STRING"])
         body = str(os.getpid()).encode()
         start_response("200 OK", [("Content-Type", "text/plain"),
                                   ("Content-Length", str(len(body)))])
@@ -199,7 +302,8 @@ def test_gunicorn_pool_counts_exactly(tmp_path, name):
         objects_after_first_second = None
         done = 0
         for batch in range(0, n, 100):
-            pids.update(pool.map(lambda _: fetch(base + "/hit"), range(batch, min(n, batch + 100))))
+            pids.update(pool.map(lambda i: fetch(f"{base}/hit?{i % 7}"),
+                                 range(batch, min(n, batch + 100))))
             done = min(n, batch + 100)
             if first_scrapes is None:
                 # Live workers hold slots now; ~8 have come and gone.
@@ -218,9 +322,14 @@ def test_gunicorn_pool_counts_exactly(tmp_path, name):
             doc = json.loads(fetch(base + "/serverstatus?details=true"))
             assert doc["hits"]["count"] == n
             assert doc["served"] == n
+            routes = {f"r{k}": len(range(k, n, 7)) for k in range(7)}
+            assert doc["by_route"] == routes
             metrics = fetch(base + "/metrics").decode()
             assert f"statusz_hits_total {n}" in metrics.splitlines(), metrics
             assert f"statusz_served {n}" in metrics.splitlines(), metrics
+            for key, count in routes.items():
+                assert f'statusz_by_route_total{{key="{key}"}} {count}' in metrics.splitlines()
+            assert "statusz_by_route_dropped_total 0" in metrics.splitlines()
         # One shared-memory object, as after the first second: nothing piles up.
         assert shm_objects(name) == objects_after_first_second == [f"statusz.{name}"]
         # Rendering costs what it cost when ~8 workers had come and gone,

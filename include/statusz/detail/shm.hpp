@@ -11,6 +11,12 @@
 //    aggregation mode of the metric owning the cell;
 //  - the directory: path, kind, mode, first cell, and a meter's tick state
 //    (Meter::State), appended under the mutex, published by a counter;
+//  - the key bytes: per keyed counter, max_keys records (a 4-byte length and
+//    up to 256 bytes), reserved with its max_keys + 2 cells (overflow,
+//    dropped, one per key) when it is registered; a key is appended under
+//    the mutex and published by the entry's key count, never changed after;
+//    each process mirrors published keys in its KeyedCounter's lock-free
+//    table, so a keyed inc() of a known key is the same add as mark();
 //  - a bounded table of slots: one per counting thread, each with one 8-byte
 //    cell per metric. A slot is owned by a process, identified by pid and
 //    start time (/proc/PID/stat field 22), so a reused pid is another process.
@@ -72,6 +78,7 @@
 #include <vector>
 
 #include "../clock.hpp"
+#include "../keyed_counter.hpp"
 #include "../meter.hpp"
 #include "cells.hpp"
 #include "fork.hpp"
@@ -104,6 +111,21 @@ constexpr std::string_view to_string(CounterMode m) noexcept {
 class SharedStoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A shared store's capacities, fixed when its segment is created (part of
+// the layout check).
+// A meter or counter takes one cell and one entry; a keyed counter one entry,
+// max_keys + 2 cells and max_keys x 264 bytes of key_bytes (keys of up to
+// KeyedCounter::kDefaultMaxKeyBytes, 256 bytes, each with its length),
+// reserved when it is registered. The segment is about
+// (slots + 1) x cells x 8 + cells x 9 + entries x 512 + key_bytes bytes of
+// /dev/shm (pages are allocated as they are touched).
+struct SharedLimits {
+  std::uint32_t slots = 128;     // counting threads alive at once
+  std::uint32_t cells = 16384;   // counts
+  std::uint32_t entries = 1024;  // metrics
+  std::uint64_t key_bytes = std::uint64_t{8} << 20;  // keyed counters' keys
 };
 
 namespace detail {
@@ -178,29 +200,25 @@ inline bool process_alive(std::int32_t pid, std::uint64_t start) noexcept {
   return !(::kill(pid, 0) != 0 && errno == ESRCH);
 }
 
-// A shared store's capacities, fixed when its segment is created (part of
-// the layout check).
-struct SharedLimits {
-  std::uint32_t slots = 128;     // counting threads alive at once
-  std::uint32_t cells = 8192;    // metrics
-  std::uint32_t entries = 1024;  // directory entries
-};
-
-class SharedStore final : public SharedCells, public MeterShared {
+class SharedStore final : public SharedCells,
+                          public MeterShared,
+                          public SharedKeys {
  public:
-  static constexpr std::uint32_t kLayoutVersion = 1;
+  static constexpr std::uint32_t kLayoutVersion = 2;
   static constexpr std::size_t kMaxPathBytes = 240;
   static constexpr std::size_t kMaxNameBytes = 100;
 
   using Limits = SharedLimits;
 
-  enum EntryKind : std::uint32_t { kMeter = 1, kCounter = 2 };
+  enum EntryKind : std::uint32_t { kMeter = 1, kCounter = 2, kKeyed = 3 };
 
   struct Registration {
     bool clash = false;  // the path exists with another kind
     std::uint32_t existing_kind = 0;
-    CellIndex::Shared cell{nullptr, 0, 0};
-    Meter::State* meter = nullptr;  // for a meter
+    CellIndex::Shared cell{nullptr, 0, 0};  // a keyed counter's first cell
+    Meter::State* meter = nullptr;          // for a meter
+    // For a keyed counter: its key table and the pool's limits.
+    KeyedCounter::Shared keyed{nullptr, nullptr, 0, 0, 0, 0, 0};
   };
 
   explicit SharedStore(std::string_view name, Limits limits = {})
@@ -271,12 +289,18 @@ class SharedStore final : public SharedCells, public MeterShared {
   std::uint32_t cells_used() const noexcept {
     return h_->cells.load(std::memory_order_acquire);
   }
+  std::uint64_t key_bytes_used() const noexcept {
+    return h_->key_bytes_used.load(std::memory_order_acquire);
+  }
+  const Limits& limits() const noexcept { return limits_; }
 
-  // Finds or creates the directory entry of `path`. Throws
+  // Finds or creates the directory entry of `path`. A keyed counter's
+  // max_keys applies when it is created (the pool's, then). Throws
   // std::invalid_argument (path too long, another mode) and SharedStoreError
-  // (directory or cells full).
+  // (directory, cells or key bytes full).
   Registration register_metric(std::string_view path, EntryKind kind,
-                               CounterMode mode, Nanos now) {
+                               CounterMode mode, Nanos now,
+                               std::size_t max_keys = 0) {
     if (path.size() > kMaxPathBytes) {
       throw std::invalid_argument(
           "statusz: a shared registry's paths are at "
@@ -301,33 +325,108 @@ class SharedStore final : public SharedCells, public MeterShared {
             std::string(to_string(static_cast<CounterMode>(e.mode))) +
             ", not " + std::string(to_string(mode)));
       }
-      r.cell = CellIndex::Shared{this, id_, e.cell};
-      if (kind == kMeter) r.meter = &e.meter;
-      return r;
+      return registration(i);
     }
     if (n >= h_->max_entries) {
-      throw SharedStoreError("statusz: shared registry '" + name_ +
-                             "' is full (" + std::to_string(n) + " metrics)");
+      throw SharedStoreError(
+          "statusz: shared registry '" + name_ + "' is full (" +
+          std::to_string(n) +
+          " metrics; SharedLimits::entries, Python shared_entries=)");
+    }
+    std::uint64_t want_cells = 1;
+    std::uint64_t want_bytes = 0;
+    if (kind == kKeyed) {
+      if (max_keys == 0 || max_keys > kMaxKeys) {
+        throw std::invalid_argument(
+            "statusz: a shared keyed counter's max_keys must be 1 to " +
+            std::to_string(kMaxKeys) + " ('" + std::string(path) + "')");
+      }
+      want_cells = std::uint64_t{max_keys} + 2;
+      want_bytes = std::uint64_t{max_keys} * kKeyStride;
     }
     const std::uint32_t c = h_->cells.load(std::memory_order_relaxed);
-    if (c >= h_->max_cells) {
-      throw SharedStoreError("statusz: shared registry '" + name_ +
-                             "' has no cell left");
+    if (want_cells > h_->max_cells - c) {
+      throw SharedStoreError(
+          "statusz: shared registry '" + name_ + "' has " +
+          std::to_string(h_->max_cells - c) + " of its " +
+          std::to_string(h_->max_cells) + " cells left; '" + std::string(path) +
+          "' needs " + std::to_string(want_cells) +
+          " (a keyed counter: max_keys + 2; SharedLimits::cells, Python "
+          "shared_cells=)");
     }
-    cell_mode()[c] = static_cast<std::uint8_t>(mode);
-    h_->cells.store(c + 1, std::memory_order_release);
+    const std::uint64_t b = h_->key_bytes_used.load(std::memory_order_relaxed);
+    if (want_bytes > h_->max_key_bytes - b) {
+      throw SharedStoreError(
+          "statusz: shared registry '" + name_ + "' has " +
+          std::to_string(h_->max_key_bytes - b) + " of its " +
+          std::to_string(h_->max_key_bytes) + " key bytes left; '" +
+          std::string(path) + "' needs " + std::to_string(want_bytes) +
+          " (max_keys x " + std::to_string(kKeyStride) +
+          "; SharedLimits::key_bytes, Python shared_key_bytes=)");
+    }
+    const auto cells = static_cast<std::uint32_t>(want_cells);
+    for (std::uint32_t k = 0; k < cells; ++k) {
+      cell_mode()[c + k] = static_cast<std::uint8_t>(mode);
+    }
+    h_->cells.store(c + cells, std::memory_order_release);
+    h_->key_bytes_used.store(b + want_bytes, std::memory_order_release);
     Entry& e = entry(n);
     std::memcpy(e.path, path.data(), path.size());
     e.path_len = static_cast<std::uint32_t>(path.size());
     e.kind = kind;
     e.mode = static_cast<std::uint32_t>(mode);
     e.cell = c;
+    e.max_keys = kind == kKeyed ? static_cast<std::uint32_t>(max_keys) : 0;
+    e.keys_offset = b;
+    e.key_count.store(0, std::memory_order_relaxed);
     new (&e.meter) Meter::State(now);
     h_->entries.store(n + 1, std::memory_order_release);
-    Registration r;
-    r.cell = CellIndex::Shared{this, id_, c};
-    if (kind == kMeter) r.meter = &e.meter;
-    return r;
+    return registration(n);
+  }
+
+  // ---- SharedKeys -----------------------------------------------------------
+  std::uint32_t key_count(std::uint32_t table) const noexcept override {
+    return entry(table).key_count.load(std::memory_order_acquire);
+  }
+  std::string_view key_at(std::uint32_t table,
+                          std::uint32_t i) const noexcept override {
+    const char* k = key_record(entry(table), i);
+    std::uint32_t len = 0;
+    std::memcpy(&len, k, sizeof len);
+    return {k + sizeof len, len};
+  }
+  std::int64_t insert_key(std::uint32_t table, std::string_view key,
+                          std::uint32_t from) override {
+    Locked g(*this);
+    Entry& e = entry(table);
+    const std::uint32_t n = e.key_count.load(std::memory_order_relaxed);
+    for (std::uint32_t i = from; i < n; ++i) {
+      if (key_at(table, i) == key) return i;
+    }
+    if (n >= e.max_keys || key.size() > kMaxKeyBytes) return -1;
+    char* k = key_record(e, n);
+    const auto len = static_cast<std::uint32_t>(key.size());
+    std::memcpy(k, &len, sizeof len);
+    std::memcpy(k + sizeof len, key.data(), key.size());
+    e.key_count.store(n + 1, std::memory_order_release);
+    return n;
+  }
+  bool sums(std::uint32_t first, std::uint32_t n,
+            std::uint64_t* out) const noexcept override {
+    if (!lock()) return false;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      out[i] = retired(first + i).load(std::memory_order_relaxed);
+    }
+    for (std::uint32_t s = 0; s < h_->max_slots; ++s) {
+      if (s != 0 && slot(s).state.load(std::memory_order_acquire) == kFree) {
+        continue;
+      }
+      for (std::uint32_t i = 0; i < n; ++i) {
+        out[i] += slot_cell(s, first + i).load(std::memory_order_relaxed);
+      }
+    }
+    unlock();
+    return true;
   }
 
   // Folds the slots of dead processes (what a render does first).
@@ -396,12 +495,12 @@ class SharedStore final : public SharedCells, public MeterShared {
 
  private:
   static constexpr char kMagic[8] = {'S', 'T', 'Z', 'S', 'H', 'M', '1', '\0'};
-  enum SlotState : std::uint32_t {
-    kFree = 0,
-    kOwned = 1,   // a thread of process (pid, start) counts into it
-    kParked = 2,  // process (pid, start) is alive, none of its threads has it
-    kCommon = 3,  // slot 0: atomic adds of threads without a slot
-  };
+  // A shared keyed counter's keys: KeyedCounter's default max_key_bytes,
+  // each stored after its 4-byte length in a record of kKeyStride bytes.
+  static constexpr std::size_t kMaxKeyBytes = KeyedCounter::kDefaultMaxKeyBytes;
+  static constexpr std::size_t kKeyStride =
+      (4 + kMaxKeyBytes + 7) & ~std::size_t{7};
+  static constexpr std::size_t kMaxKeys = 1u << 24;
 
   struct Header {
     char magic[8];
@@ -413,10 +512,12 @@ class SharedStore final : public SharedCells, public MeterShared {
     std::uint32_t max_slots;
     std::uint32_t max_cells;
     std::uint32_t max_entries;
+    std::uint64_t max_key_bytes;
     std::uint64_t segment_bytes;
     std::atomic<std::uint32_t> ready;
     std::atomic<std::uint32_t> entries;
     std::atomic<std::uint32_t> cells;
+    std::atomic<std::uint64_t> key_bytes_used;
     // The fold in progress: slot, cell, and the cell's retired total before.
     std::uint32_t journal_active;
     std::uint32_t journal_slot;
@@ -430,7 +531,10 @@ class SharedStore final : public SharedCells, public MeterShared {
     std::uint32_t path_len;
     std::uint32_t kind;
     std::uint32_t mode;
-    std::uint32_t cell;
+    std::uint32_t cell;      // a keyed counter's first (max_keys + 2 cells)
+    std::uint32_t max_keys;  // a keyed counter's
+    std::atomic<std::uint32_t> key_count;  // published keys
+    std::uint64_t keys_offset;  // of its key records in the key bytes
     Meter::State meter;
   };
 
@@ -447,15 +551,38 @@ class SharedStore final : public SharedCells, public MeterShared {
 
   // Offsets of the regions, from the limits.
   struct Layout {
-    std::size_t retired, modes, entries, slots, slot_stride, total;
+    std::size_t retired, modes, entries, keys, slots, slot_stride, total;
     explicit Layout(const Limits& l) noexcept {
       retired = align64(sizeof(Header));
       modes = align64(retired + std::size_t{l.cells} * 8);
       entries = align64(modes + l.cells);
-      slots = align64(entries + std::size_t{l.entries} * sizeof(Entry));
+      keys = align64(entries + std::size_t{l.entries} * sizeof(Entry));
+      slots = align64(keys + static_cast<std::size_t>(l.key_bytes));
       slot_stride = align64(sizeof(SlotHeader) + std::size_t{l.cells} * 8);
       total = slots + std::size_t{l.slots + 1} * slot_stride;
     }
+  };
+
+  Registration registration(std::uint32_t i) noexcept {
+    Entry& e = entry(i);
+    Registration r;
+    r.cell = CellIndex::Shared{this, id_, e.cell};
+    if (e.kind == kMeter) r.meter = &e.meter;
+    if (e.kind == kKeyed) {
+      r.keyed = KeyedCounter::Shared{this,   this,       id_,         i,
+                                     e.cell, e.max_keys, kMaxKeyBytes};
+    }
+    return r;
+  }
+
+  char* key_record(const Entry& e, std::uint32_t i) const noexcept {
+    return base_ + layout_.keys + e.keys_offset + std::size_t{i} * kKeyStride;
+  }
+  enum SlotState : std::uint32_t {
+    kFree = 0,
+    kOwned = 1,   // a thread of process (pid, start) counts into it
+    kParked = 2,  // process (pid, start) is alive, none of its threads has it
+    kCommon = 3,  // slot 0: atomic adds of threads without a slot
   };
 
   // Process-local map of open stores by id (thread exit parks slots through
@@ -789,6 +916,7 @@ class SharedStore final : public SharedCells, public MeterShared {
     h.max_slots = limits.slots + 1;
     h.max_cells = limits.cells;
     h.max_entries = limits.entries;
+    h.max_key_bytes = limits.key_bytes;
     h.segment_bytes = layout.total;
     pthread_mutexattr_t attr;
     ::pthread_mutexattr_init(&attr);
@@ -801,22 +929,34 @@ class SharedStore final : public SharedCells, public MeterShared {
       fail("cannot initialise the mutex of");
     }
     layout_ = layout;
+    limits_ = limits;
     slot(0).state.store(kCommon, std::memory_order_relaxed);
     h.ready.store(1, std::memory_order_release);
   }
 
   void check(const Limits& limits, const Layout& layout) {
     const Header& h = *h_;
-    const bool same =
-        std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 &&
-        h.layout_version == kLayoutVersion &&
-        h.header_bytes == sizeof(Header) && h.entry_bytes == sizeof(Entry) &&
-        h.meter_state_bytes == sizeof(Meter::State) &&
-        h.slot_header_bytes == sizeof(SlotHeader) &&
-        h.max_slots == limits.slots + 1 && h.max_cells == limits.cells &&
-        h.max_entries == limits.entries && h.segment_bytes == layout.total &&
-        size_ == layout.total;
-    if (!same) {
+    const bool same_layout = std::memcmp(h.magic, kMagic, sizeof kMagic) == 0 &&
+                             h.layout_version == kLayoutVersion &&
+                             h.header_bytes == sizeof(Header) &&
+                             h.entry_bytes == sizeof(Entry) &&
+                             h.meter_state_bytes == sizeof(Meter::State) &&
+                             h.slot_header_bytes == sizeof(SlotHeader);
+    if (same_layout &&
+        (h.max_slots != limits.slots + 1 || h.max_cells != limits.cells ||
+         h.max_entries != limits.entries ||
+         h.max_key_bytes != limits.key_bytes)) {
+      throw SharedStoreError(
+          "statusz: shared registry '" + name_ + "' (" + path_ +
+          ") was created with other limits (slots " +
+          std::to_string(h.max_slots - 1) + ", cells " +
+          std::to_string(h.max_cells) + ", entries " +
+          std::to_string(h.max_entries) + ", key_bytes " +
+          std::to_string(h.max_key_bytes) +
+          "); every process of a pool must open it with the same ones");
+    }
+    if (!same_layout || h.segment_bytes != layout.total ||
+        size_ != layout.total) {
       throw SharedStoreError(
           "statusz: shared registry '" + name_ + "' (" + path_ +
           ") has layout version " + std::to_string(h.layout_version) +
@@ -825,6 +965,7 @@ class SharedStore final : public SharedCells, public MeterShared {
           " and cannot join it. Stop the processes using it and remove it.");
     }
     layout_ = layout;
+    limits_ = limits;
   }
 
   [[noreturn]] void fail(const char* what) const {
@@ -881,6 +1022,7 @@ class SharedStore final : public SharedCells, public MeterShared {
   std::size_t size_ = 0;
   Header* h_ = nullptr;
   Layout layout_{Limits{}};
+  Limits limits_{};
 };
 
 }  // namespace detail
