@@ -329,10 +329,12 @@ class Histogram final : private detail::Tickable {
                                       std::uint64_t value) noexcept {
       detail::CellSpace::bump(bucket, 1);
       detail::CellSpace::bump(sum, value);
-      if (value < min.load(std::memory_order_relaxed)) {
+      // A new extreme is rare once a few values are in: the common case
+      // falls through both tests without a taken branch.
+      if (STATUSZ_UNLIKELY(value < min.load(std::memory_order_relaxed))) {
         min.store(value, std::memory_order_relaxed);
       }
-      if (value > max.load(std::memory_order_relaxed)) {
+      if (STATUSZ_UNLIKELY(value > max.load(std::memory_order_relaxed))) {
         max.store(value, std::memory_order_relaxed);
       }
     }

@@ -51,14 +51,17 @@
 #define STATUSZ_ALWAYS_INLINE inline __attribute__((always_inline))
 #define STATUSZ_NOINLINE_COLD __attribute__((noinline, cold))
 #define STATUSZ_LIKELY(x) __builtin_expect(!!(x), 1)
+#define STATUSZ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #elif defined(_MSC_VER)
 #define STATUSZ_ALWAYS_INLINE __forceinline
 #define STATUSZ_NOINLINE_COLD __declspec(noinline)
 #define STATUSZ_LIKELY(x) (x)
+#define STATUSZ_UNLIKELY(x) (x)
 #else
 #define STATUSZ_ALWAYS_INLINE inline
 #define STATUSZ_NOINLINE_COLD
 #define STATUSZ_LIKELY(x) (x)
+#define STATUSZ_UNLIKELY(x) (x)
 #endif
 
 #if defined(__has_feature)
