@@ -69,6 +69,20 @@ int wait_status(pid_t pid) {
   return status;
 }
 
+// Waits for the `exiting` workers (each must exit 0); then SIGKILLs each of
+// the `killed` ones, mid-count, once done[i] says it has counted 1 000 times.
+void reap_exited_then_kill(const std::vector<pid_t>& exiting,
+                           const std::vector<pid_t>& killed,
+                           const std::atomic<std::uint64_t>* done) {
+  for (pid_t pid : exiting) EXPECT_EQ(wait_status(pid), 0);
+  for (std::size_t i = 0; i < killed.size(); ++i) {
+    while (done[i].load() < 1000) std::this_thread::yield();
+    ASSERT_EQ(::kill(killed[i], SIGKILL), 0);
+    const int status = wait_status(killed[i]);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  }
+}
+
 TEST(Shared, WorkersThatExitAndWorkersKilledMidMarkGiveExactTotals) {
   SKIP_UNDER_TSAN();
   Name name("totals");
@@ -105,13 +119,7 @@ TEST(Shared, WorkersThatExitAndWorkersKilledMidMarkGiveExactTotals) {
     }
     killed.push_back(pid);
   }
-  for (pid_t pid : exiting) EXPECT_EQ(wait_status(pid), 0);
-  for (int i = 0; i < kKilled; ++i) {
-    while (done[i].load() < 1000) std::this_thread::yield();
-    ASSERT_EQ(::kill(killed[static_cast<std::size_t>(i)], SIGKILL), 0);
-    const int status = wait_status(killed[static_cast<std::size_t>(i)]);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  }
+  ASSERT_NO_FATAL_FAILURE(reap_exited_then_kill(exiting, killed, done));
   std::uint64_t killed_done = 0;
   for (int i = 0; i < kKilled; ++i) killed_done += done[i].load();
   const std::uint64_t exact = 7 + kExiting * kMarks + killed_done;
@@ -561,13 +569,7 @@ TEST(SharedKeyed,
     }
     killed.push_back(pid);
   }
-  for (pid_t pid : exiting) EXPECT_EQ(wait_status(pid), 0);
-  for (int i = 0; i < kKilled; ++i) {
-    while (done[i].load() < 1000) std::this_thread::yield();
-    ASSERT_EQ(::kill(killed[static_cast<std::size_t>(i)], SIGKILL), 0);
-    const int status = wait_status(killed[static_cast<std::size_t>(i)]);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  }
+  ASSERT_NO_FATAL_FAILURE(reap_exited_then_kill(exiting, killed, done));
   reg.shared_store()->reap();
   EXPECT_EQ(reg.shared_store()->slots_in_use(), 1u);  // the parent's thread
   const auto counts = keyed_map(errors);
