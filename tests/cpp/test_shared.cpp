@@ -69,6 +69,18 @@ int wait_status(pid_t pid) {
   return status;
 }
 
+// A forked worker that runs body() and exits 0 (or never returns from it:
+// a worker to be killed). The parent gets its pid (-1 if fork() failed).
+template <class Body>
+pid_t fork_worker(Body body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    body();
+    ::_exit(0);
+  }
+  return pid;
+}
+
 // Waits for the `exiting` workers (each must exit 0); then SIGKILLs each of
 // the `killed` ones, mid-count, once done[i] says it has counted 1 000 times.
 void reap_exited_then_kill(const std::vector<pid_t>& exiting,
@@ -97,27 +109,22 @@ TEST(Shared, WorkersThatExitAndWorkersKilledMidMarkGiveExactTotals) {
   auto* done = shared_anon<std::atomic<std::uint64_t>>(kKilled);
   std::vector<pid_t> exiting, killed;
   for (int i = 0; i < kExiting; ++i) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    exiting.push_back(fork_worker([&] {
       for (std::uint64_t k = 0; k < kMarks; ++k) {
         requests.mark();
         bytes.inc(3);
       }
-      ::_exit(0);
-    }
-    exiting.push_back(pid);
+    }));
+    ASSERT_GE(exiting.back(), 0);
   }
   for (int i = 0; i < kKilled; ++i) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    killed.push_back(fork_worker([&] {
       for (;;) {
         requests.mark();
         done[i].fetch_add(1, std::memory_order_seq_cst);
       }
-    }
-    killed.push_back(pid);
+    }));
+    ASSERT_GE(killed.back(), 0);
   }
   ASSERT_NO_FATAL_FAILURE(reap_exited_then_kill(exiting, killed, done));
   std::uint64_t killed_done = 0;
@@ -543,9 +550,7 @@ TEST(SharedKeyed,
   auto* done = shared_anon<std::atomic<std::uint64_t>>(kKilled);
   std::vector<pid_t> exiting, killed;
   for (int i = 0; i < kExiting; ++i) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    exiting.push_back(fork_worker([&] {
       const std::string own = "worker-" + std::to_string(i);
       const std::string pair = "pair-" + std::to_string(i / 2);
       for (std::uint64_t k = 0; k < kIncs; ++k) {
@@ -553,21 +558,18 @@ TEST(SharedKeyed,
         errors.inc(own);
         if (k % 100 == 0) errors.inc(pair);
       }
-      ::_exit(0);
-    }
-    exiting.push_back(pid);
+    }));
+    ASSERT_GE(exiting.back(), 0);
   }
   for (int i = 0; i < kKilled; ++i) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    killed.push_back(fork_worker([&] {
       const std::string own = "killed-" + std::to_string(i);
       for (;;) {
         errors.inc(own);
         done[i].fetch_add(1, std::memory_order_seq_cst);
       }
-    }
-    killed.push_back(pid);
+    }));
+    ASSERT_GE(killed.back(), 0);
   }
   ASSERT_NO_FATAL_FAILURE(reap_exited_then_kill(exiting, killed, done));
   reg.shared_store()->reap();
