@@ -489,6 +489,55 @@ TEST(Shared, ClosingARegistryKeepsItsCounts) {
   EXPECT_EQ(b.shared_store()->slots_in_use(), 0u);
 }
 
+// A thread's adds reach the store of the metric they are made on: the first
+// meter, counter and keyed counter of two stores have the same cell indices,
+// and a private registry's the same ones in the process's CellSpace, so an
+// add that went to the store (or space) the thread counted into last would
+// show here (detail::CellView: one compare decides both "this thread has the
+// cell" and "this is the store of the thread's cached slot").
+TEST(Shared, OneThreadAlternatingBetweenStoresCountsIntoEach) {
+  Name name_a("alt-a");
+  Name name_b("alt-b");
+  Registry a(shared_options(name_a.value));
+  Registry b(shared_options(name_b.value));
+  Registry p;
+  auto& ma = a.meter("m");
+  auto& mb = b.meter("m");
+  auto& mp = p.meter("m");
+  auto& ca = a.counter("c");
+  auto& cb = b.counter("c");
+  auto& ka = a.keyed("k");
+  auto& kb = b.keyed("k");
+  auto& kp = p.keyed("k");
+  const auto count_once = [&](std::uint64_t i) {
+    ma.mark(1);
+    mb.mark(10);
+    mp.mark(100);
+    ca.inc(2);
+    cb.dec(3);
+    ka.inc("x", 1);
+    kb.inc("x", 5);
+    kp.inc("x", 7);
+    if (i % 3 == 0) kb.inc("y");
+  };
+  for (std::uint64_t i = 0; i < 1000; ++i) count_once(i);
+  std::thread t([&] {
+    for (std::uint64_t i = 0; i < 1000; ++i) count_once(i);
+  });
+  t.join();
+  EXPECT_EQ(ma.count(), 2000u);
+  EXPECT_EQ(mb.count(), 20000u);
+  EXPECT_EQ(mp.count(), 200000u);
+  EXPECT_EQ(ca.value(), 4000);
+  EXPECT_EQ(cb.value(), -6000);
+  EXPECT_EQ(ka.value("x"), 2000u);
+  EXPECT_EQ(kb.value("x"), 10000u);
+  EXPECT_EQ(kb.value("y"), 668u);
+  EXPECT_EQ(kp.value("x"), 14000u);
+  EXPECT_EQ(ka.value("y"), 0u);
+  EXPECT_EQ(ka.dropped() + kb.dropped() + kp.dropped(), 0u);
+}
+
 TEST(Shared, ProcessesJoiningAndLeavingWhileAnotherRenders) {
   SKIP_UNDER_TSAN();
   Name name("stress");

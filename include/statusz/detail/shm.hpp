@@ -616,9 +616,18 @@ class SharedStore final : public SharedCells,
     return *t;
   }
 
-  static std::uint64_t next_id() noexcept {
+  // Ids are below 2^32: a shared cell's key is id << 32 | index
+  // (detail::CellIndex::shared_key), so a process opens at most 2^32 - 1
+  // stores in its life.
+  static std::uint64_t next_id() {
     static std::atomic<std::uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t id = next.fetch_add(1, std::memory_order_relaxed);
+    if (id > UINT32_MAX) {
+      throw SharedStoreError(
+          "statusz: this process has opened 2^32 - 1 shared stores, the most "
+          "it can");
+    }
+    return id;
   }
 
   // The calling thread's slots, one per store it counted into.
@@ -626,7 +635,7 @@ class SharedStore final : public SharedCells,
     std::vector<std::pair<std::uint64_t, std::uint32_t>> list;
     bool exited = false;
     ~ThreadSlots() {
-      shared_local() = SharedLocal{0, nullptr};
+      thread_views().view[kSharedView] = CellView{nullptr, 0, 0};
       exited = true;
       for (const auto& [id, s] : list) {
         table().with(id, [s = s](SharedStore& store) { store.park(s); });
@@ -643,7 +652,7 @@ class SharedStore final : public SharedCells,
     static const bool installed = [] {
       ForkGate::instance().add_child_handler([] {
         // The parent's slots are not this process's.
-        shared_local() = SharedLocal{0, nullptr};
+        thread_views().view[kSharedView] = CellView{nullptr, 0, 0};
         thread_slots().list.clear();
       });
       return true;
@@ -660,7 +669,8 @@ class SharedStore final : public SharedCells,
   }
 
   // The calling thread's cells in this store (claiming a slot the first
-  // time), cached in shared_local(); nullptr: count into the common slot.
+  // time), cached in thread_views()'s kSharedView; nullptr: count into the
+  // common slot.
   std::uint64_t* thread_cells() noexcept {
     try {
       ThreadSlots& ts = thread_slots();
@@ -677,8 +687,9 @@ class SharedStore final : public SharedCells,
       }
       auto* cells = reinterpret_cast<std::uint64_t*>(
           reinterpret_cast<char*>(&slot(s)) + sizeof(SlotHeader));
-      shared_local() =
-          SharedLocal{id_, reinterpret_cast<CellSpace::Cell*>(cells)};
+      thread_views().view[kSharedView] =
+          CellView{reinterpret_cast<CellSpace::Cell*>(cells),
+                   CellIndex::shared_key(id_, 0), h_->max_cells};
       return cells;
     } catch (...) {
       return nullptr;
