@@ -113,6 +113,36 @@ void base_atomic_fetch_add(benchmark::State& state) {
   finish(state);
 }
 
+// The same two, held as statusz/meter_mark_static_ref holds its meter: a
+// function-local `static auto&` in a plain loop. The guard's acquire load
+// makes the compiler reload the reference (and what it reaches) on every
+// iteration. `floor/cell_add_static_ref` is the least such a loop can do: the
+// reference is to the counter's own cell, added to in place
+// (CellSpace::bump, the instruction a mark ends with); it shows what reaching
+// a cell through a reloaded address costs on this CPU, library aside.
+std::atomic<std::uint64_t>& static_ref_atomic() {
+  static auto* a = new AtomicSlot();
+  return a->value;
+}
+void base_atomic_fetch_add_static_ref(benchmark::State& state) {
+  for (auto _ : state) {
+    static auto& a = static_ref_atomic();
+    a.fetch_add(1, std::memory_order_relaxed);
+  }
+  finish(state);
+}
+statusz::detail::CellSpace::Cell& static_ref_cell() {
+  static auto* c = new AtomicSlot();
+  return c->value;
+}
+void floor_cell_add_static_ref(benchmark::State& state) {
+  for (auto _ : state) {
+    static auto& c = static_ref_cell();
+    statusz::detail::CellSpace::bump(c, 1);
+  }
+  finish(state);
+}
+
 std::mutex g_mu;
 std::uint64_t g_guarded = 0;
 void base_mutex_inc(benchmark::State& state) {
@@ -516,6 +546,8 @@ void hot1(const char* name, void (*fn)(benchmark::State&)) {
   hot("floor/plain_inc_tls_pointer", floor_plain_inc_tls_pointer);
   hot("base/atomic_fetch_add", base_atomic_fetch_add);
   hot("base/mutex_inc", base_mutex_inc);
+  hot1("base/atomic_fetch_add_static_ref", base_atomic_fetch_add_static_ref);
+  hot1("floor/cell_add_static_ref", floor_cell_add_static_ref);
   hot("statusz/meter_mark", statusz_meter_mark);
   hot("statusz/counter_inc", statusz_counter_inc);
   hot("statusz/meter_mark_plain", statusz_meter_mark_plain);

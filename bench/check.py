@@ -232,6 +232,18 @@ def hot_path_targets(r):
             out.append(Target(f"{flag} Meter::mark, 1 thread, {how} / shared fetch_add",
                               ratio, "<= 0.5", ratio <= 0.5,
                               f"{fmt(r.ns(m))} ns vs {fmt(r.ns(fa))} ns", (m, fa)))
+        # The function-local static against baselines held the same way: a
+        # context line (the verdict above is against the plain fetch_add).
+        ms = hot(prefix + "statusz/meter_mark_static_ref", 1)
+        fas = hot(prefix + "base/atomic_fetch_add_static_ref", 1)
+        fls = hot(prefix + "floor/cell_add_static_ref", 1)
+        if r.has(fas) and r.has(fls):
+            ratio = r.ns(ms) / r.ns(fas)
+            out.append(Target(f"{flag} Meter::mark, function-local static / fetch_add held the same way",
+                              ratio, "<= 0.5", ratio <= 0.5,
+                              f"{fmt(r.ns(ms))} ns vs {fmt(r.ns(fas))} ns; the floor (an add to a cell"
+                              f" through the same static reference) {fmt(r.ns(fls))} ns",
+                              (ms, fas)))
         m1, m2 = hot(prefix + "statusz/meter_mark", 1), hot(prefix + "statusz/meter_mark", 2)
         out.append(scaling_target(r, f"{flag} Meter::mark, 2 threads on one meter", m1, m2, 1.8))
         for suffix, how in COUNTER_PATTERNS:
@@ -417,6 +429,8 @@ ONE_THREAD_ROWS = [
     ("base/steady_clock_now", "std::chrono::steady_clock::now()"),
     ("base/mutex_lock_unlock", "std::mutex lock + unlock, uncontended"),
     ("statusz/meter_one_minute_rate", "Meter::one_minute_rate(), default clock"),
+    ("base/atomic_fetch_add_static_ref", "fetch_add through a function-local static reference"),
+    ("floor/cell_add_static_ref", "add to a cell through a function-local static reference (floor)"),
 ]
 
 
