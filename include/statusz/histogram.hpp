@@ -82,6 +82,12 @@ struct HistogramIndex {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__LZCNT__)
   static bool fast() noexcept { return has_lzcnt; }
+  // fast() for a Histogram's constructor, which may run before has_lzcnt is
+  // initialised (a histogram at namespace scope in another file).
+  static bool fast_when_constructing() noexcept {
+    static const bool usable = detect();
+    return usable;
+  }
   STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
       std::uint64_t v) noexcept {
     std::size_t n;
@@ -98,6 +104,7 @@ struct HistogramIndex {
   static inline const bool has_lzcnt = detect();
 #else
   static constexpr bool fast() noexcept { return true; }
+  static constexpr bool fast_when_constructing() noexcept { return true; }
   STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
       std::uint64_t v) noexcept {
     return portable_leading_zeros(v);
@@ -191,6 +198,9 @@ class Histogram final : private detail::Tickable {
                      std::size_t window_ticks = kDefaultWindowTicks)
       : clock_(&clock),
         window_ticks_(window_ticks),
+        hot_index_(detail::HistogramIndex::fast_when_constructing()
+                       ? cell_.index()
+                       : kNoHotIndex),
         start_(clock.now()),
         next_boundary_(detail::saturating_add(start_, kTickInterval).count()) {
     if (window_ticks == 0) {
@@ -210,8 +220,8 @@ class Histogram final : private detail::Tickable {
   Histogram& operator=(const Histogram&) = delete;
 
   STATUSZ_ALWAYS_INLINE void update(std::uint64_t value) noexcept {
-    const std::uint32_t index = cell_.index();
-    if (detail::CellSpace::covers(index) && detail::HistogramIndex::fast()) {
+    const std::uint32_t index = hot_index_;
+    if (detail::CellSpace::covers(index)) {
       Shard* s = shard_of(detail::CellSpace::covered_cell(index));
       if (s != nullptr) {
         const std::size_t lz =
@@ -541,6 +551,14 @@ class Histogram final : private detail::Tickable {
 
   Clock* clock_;
   detail::CellIndex cell_;  // each thread's cell: its Shard*, or 0
+  // update()'s index: cell_'s, or kNoHotIndex where `lzcnt` is unusable
+  // (detail::HistogramIndex), so that update()'s one compare with the
+  // thread's array length also sends every value to update_slow() there.
+  // reserve() never hands kNoHotIndex out: an array long enough to cover it
+  // holds 0 (no shard) there, which goes to update_slow() as well.
+  static constexpr std::uint32_t kNoHotIndex =
+      std::numeric_limits<std::uint32_t>::max();
+  const std::uint32_t hot_index_;
   const std::size_t window_ticks_;
   const Nanos start_;
   std::atomic<Shard*> head_{nullptr};
