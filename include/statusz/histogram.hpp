@@ -197,10 +197,10 @@ class Histogram final : private detail::Tickable {
   explicit Histogram(Clock& clock = default_clock(),
                      std::size_t window_ticks = kDefaultWindowTicks)
       : clock_(&clock),
-        window_ticks_(window_ticks),
         hot_index_(detail::HistogramIndex::fast_when_constructing()
                        ? cell_.index()
                        : kNoHotIndex),
+        window_ticks_(window_ticks),
         start_(clock.now()),
         next_boundary_(detail::saturating_add(start_, kTickInterval).count()) {
     if (window_ticks == 0) {
@@ -228,7 +228,7 @@ class Histogram final : private detail::Tickable {
             detail::HistogramIndex::leading_zeros(value | 64u);
         Cell* row = s->rows[lz].load(std::memory_order_relaxed);
         if (row != nullptr) {
-          s->record(row[row_offset(value, lz)], value);
+          s->record(row, row_offset(value, lz), value);
           return;
         }
       }
@@ -309,13 +309,17 @@ class Histogram final : private detail::Tickable {
   static constexpr std::size_t row_cells(unsigned lz) noexcept {
     return lz == kExactRow ? 2 * kSubBuckets : kSubBuckets;
   }
+  // After a row's counts, at row[kRowSum], the sum of its values: one sum
+  // per row, not per shard, so that consecutive values in different rows do
+  // not wait for each other's add to the same memory.
+  static constexpr std::ptrdiff_t kRowSum = kSubBuckets;
 
   // A row's cells: whole cache lines of their own (zeroed).
   static Cell* make_row(unsigned lz) {
-    void* raw =
-        ::operator new (row_cells(lz) * sizeof(Cell), std::align_val_t{64});
+    void* raw = ::operator new ((row_cells(lz) + 1) * sizeof(Cell),
+                                std::align_val_t{64});
     auto* cells = static_cast<Cell*>(raw);
-    for (std::size_t k = 0; k < row_cells(lz); ++k) new (&cells[k]) Cell(0);
+    for (std::size_t k = 0; k <= row_cells(lz); ++k) new (&cells[k]) Cell(0);
     return cells + row_before(lz);
   }
   static void free_row(Cell* row, unsigned lz) noexcept {
@@ -326,7 +330,6 @@ class Histogram final : private detail::Tickable {
   // CellSpace record whose cell points here).
   struct alignas(64) Shard {
     std::atomic<Cell*> rows[kRows];  // first: update() indexes it directly
-    Cell sum{0};
     Cell min{std::numeric_limits<std::uint64_t>::max()};
     Cell max{0};
     Shard* next = nullptr;  // immutable once published
@@ -335,10 +338,10 @@ class Histogram final : private detail::Tickable {
       for (auto& r : rows) r.store(nullptr, std::memory_order_relaxed);
     }
 
-    STATUSZ_ALWAYS_INLINE void record(Cell& bucket,
+    STATUSZ_ALWAYS_INLINE void record(Cell* row, std::ptrdiff_t at,
                                       std::uint64_t value) noexcept {
-      detail::CellSpace::bump(bucket, 1);
-      detail::CellSpace::bump(sum, value);
+      detail::CellSpace::bump(row[at], 1);
+      detail::CellSpace::bump(row[kRowSum], value);
       // A new extreme is rare once a few values are in: the common case
       // falls through both tests without a taken branch.
       if (STATUSZ_UNLIKELY(value < min.load(std::memory_order_relaxed))) {
@@ -398,7 +401,7 @@ class Histogram final : private detail::Tickable {
       Cell* row =
           s == nullptr ? nullptr : s->rows[lz].load(std::memory_order_relaxed);
       if (row != nullptr) {
-        s->record(row[at], value);
+        s->record(row, at, value);
         return;
       }
     }
@@ -427,7 +430,7 @@ class Histogram final : private detail::Tickable {
         s->rows[lz].store(row, std::memory_order_release);
       }
       // The shared shard has several writers, all under slow_mu_.
-      s->record(row[at], value);
+      s->record(row, at, value);
     } catch (...) {
       // Out of memory: this value is dropped, nothing else.
     }
@@ -482,6 +485,7 @@ class Histogram final : private detail::Tickable {
         for (std::size_t k = 0; k < n; ++k) {
           counts[k] += row[k].load(std::memory_order_relaxed);
         }
+        t.sum += row[n].load(std::memory_order_relaxed);
       }
       if (!any) continue;
       const std::size_t first = row_first_bucket(lz);
@@ -493,7 +497,6 @@ class Histogram final : private detail::Tickable {
     }
     for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
          s = s->next) {
-      t.sum += s->sum.load(std::memory_order_relaxed);
       t.min = std::min(t.min, s->min.load(std::memory_order_relaxed));
       t.max = std::max(t.max, s->max.load(std::memory_order_relaxed));
     }
