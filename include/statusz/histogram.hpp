@@ -124,6 +124,8 @@ struct HistogramIndex {
   }
 };
 
+struct HistogramTestAccess;  // defined by tests/cpp/test_histogram.cpp
+
 }  // namespace detail
 
 // A non-empty bucket of a snapshot.
@@ -196,18 +198,8 @@ class Histogram final : private detail::Tickable {
   // window_ticks: the window's length in 5-s intervals (at least 1).
   explicit Histogram(Clock& clock = default_clock(),
                      std::size_t window_ticks = kDefaultWindowTicks)
-      : clock_(&clock),
-        hot_index_(detail::HistogramIndex::fast_when_constructing()
-                       ? cell_.index()
-                       : kNoHotIndex),
-        window_ticks_(window_ticks),
-        start_(clock.now()),
-        next_boundary_(detail::saturating_add(start_, kTickInterval).count()) {
-    if (window_ticks == 0) {
-      throw std::invalid_argument("statusz: a window needs at least 1 tick");
-    }
-    clock_->attach(*this);
-  }
+      : Histogram(clock, window_ticks,
+                  detail::HistogramIndex::fast_when_constructing()) {}
   ~Histogram() {
     clock_->detach(*this);
     for (Shard* s = head_.load(std::memory_order_acquire); s != nullptr;) {
@@ -550,6 +542,21 @@ class Histogram final : private detail::Tickable {
     const Nanos last = next + (passed - 1) * kTickInterval;
     next_boundary_.store(detail::saturating_add(last, kTickInterval).count(),
                          std::memory_order_relaxed);
+  }
+
+  friend struct detail::HistogramTestAccess;
+  // use_lzcnt false: every update() takes update_slow(), as on a CPU
+  // without LZCNT (the tests reach it through HistogramTestAccess).
+  Histogram(Clock& clock, std::size_t window_ticks, bool use_lzcnt)
+      : clock_(&clock),
+        hot_index_(use_lzcnt ? cell_.index() : kNoHotIndex),
+        window_ticks_(window_ticks),
+        start_(clock.now()),
+        next_boundary_(detail::saturating_add(start_, kTickInterval).count()) {
+    if (window_ticks == 0) {
+      throw std::invalid_argument("statusz: a window needs at least 1 tick");
+    }
+    clock_->attach(*this);
   }
 
   Clock* clock_;
