@@ -25,18 +25,21 @@
 // SteadyClock) count in the interval before it.
 //
 // Cost: update() is a count of leading zeros (`lzcnt`, see
-// detail::HistogramIndex), two shifts, and a few adds to a shard owned by the
-// calling thread, reached through that thread's own cell in
-// detail::CellSpace and the shard's row for that count: no lock, no
+// detail::HistogramIndex), two shifts, and two adds (the value's bucket and
+// its row's sum) to a row of a shard owned by the calling thread, reached
+// through that thread's own cell in detail::CellSpace: no lock, no atomic
 // read-modify-write, no system call, no clock read, nothing written that
-// another writer writes (1.2-2.3 relaxed shared fetch_adds on a loaded
-// 2-core AMD EPYC, bench/README.md). A thread's first update of a histogram
-// allocates its shard (512 bytes), and its first value in each power of two
-// from 128 a row of 64 counts (512 bytes; one row of 128 counts, 1 KiB, for
-// 0..127): values over 3 decades cost ~6 KiB per writing thread. snapshot()
-// and the ticks take the histogram's mutex (writers never do) and read every
-// shard: O(threads * rows), 5-12 us for 8 threads over 3 decades. Memory for
-// the window: 16 bytes per non-empty bucket per interval.
+// another writer writes. 25 instructions, 5 of them compare-and-branch pairs
+// (the thread's array, the shard, the row, a new minimum, a new maximum), the
+// slow path out of line: 0.79-1.02 relaxed shared fetch_adds at gcc -O2
+// and -O3 on a loaded 2-core AMD EPYC (bench/README.md). A thread's first
+// update of a histogram allocates its shard (512 bytes), and its first value
+// in each power of two from 128 a row of 64 counts and their sum (520 bytes;
+// 128 counts and a sum, 1032 bytes, for 0..127): values over 3 decades cost
+// ~6.4 KiB per writing thread. snapshot() and the ticks take the histogram's
+// mutex (writers never do) and read every shard: O(threads * rows), 5-12 us
+// for 8 threads over 3 decades. Memory for the window: 16 bytes per
+// non-empty bucket per interval.
 // Thread-safety: every member is safe to call from any thread. A Histogram
 // must not be destroyed while another thread updates or reads it, nor outlive
 // its clock. Shards of exited threads are handed, with their counts, to the
@@ -74,10 +77,11 @@ namespace detail {
 // has LZCNT (-mlzcnt, -march=haswell or later): `bsr` takes 4 cycles a
 // value on recent AMD cores, `lzcnt` 1 (most of update()'s cost, measured in
 // bench/README.md). So there, update() uses `lzcnt` when the CPU has it
-// (cpuid, read once at static initialisation: before it, and on CPUs
-// without LZCNT, where the same bytes would run as `bsr` and give another
-// number, fast() is false and update() takes an out-of-line path with
-// __builtin_clzll, still lock-free). Elsewhere fast() is a constant true.
+// (cpuid, read once; on CPUs without LZCNT, where the same bytes would run
+// as `bsr` and give another number, fast() is false and every update()
+// takes an out-of-line path with __builtin_clzll, still lock-free: the
+// Histogram's constructor decides, see Histogram::hot_index_). Elsewhere
+// fast() is a constant true.
 struct HistogramIndex {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__LZCNT__)
