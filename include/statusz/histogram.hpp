@@ -85,9 +85,12 @@ namespace detail {
 struct HistogramIndex {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__LZCNT__)
+  // Whether leading_zeros() is usable: a flag set at static initialisation
+  // (false before it), for a loop that tests it per value (the benchmark's
+  // baselines).
   static bool fast() noexcept { return has_lzcnt; }
-  // fast() for a Histogram's constructor, which may run before has_lzcnt is
-  // initialised (a histogram at namespace scope in another file).
+  // The same, right at any time, for Histogram's constructor (a histogram at
+  // namespace scope in another file may be built before has_lzcnt is set).
   static bool fast_when_constructing() noexcept {
     static const bool usable = detect();
     return usable;
