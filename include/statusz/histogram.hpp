@@ -98,7 +98,9 @@ struct HistogramIndex {
   STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
       std::uint64_t v) noexcept {
     std::size_t n;
-    __asm__("lzcnt %1, %0" : "=r"(n) : "rm"(v) : "cc");
+    // "r", not "rm": clang takes "rm" as memory, and stored v to the stack
+    // and read it back on every update (2.69 against 3.60 ns, bench/README.md).
+    __asm__("lzcnt %1, %0" : "=r"(n) : "r"(v) : "cc");
     return n;
   }
 
