@@ -25,18 +25,21 @@
 // SteadyClock) count in the interval before it.
 //
 // Cost: update() is a count of leading zeros (`lzcnt`, see
-// detail::HistogramIndex), two shifts, and a few adds to a shard owned by the
-// calling thread, reached through that thread's own cell in
-// detail::CellSpace and the shard's row for that count: no lock, no
+// detail::HistogramIndex), two shifts, and two adds (the value's bucket and
+// its row's sum) to a row of a shard owned by the calling thread, reached
+// through that thread's own cell in detail::CellSpace: no lock, no atomic
 // read-modify-write, no system call, no clock read, nothing written that
-// another writer writes (1.2-2.3 relaxed shared fetch_adds on a loaded
-// 2-core AMD EPYC, bench/README.md). A thread's first update of a histogram
-// allocates its shard (512 bytes), and its first value in each power of two
-// from 128 a row of 64 counts (512 bytes; one row of 128 counts, 1 KiB, for
-// 0..127): values over 3 decades cost ~6 KiB per writing thread. snapshot()
-// and the ticks take the histogram's mutex (writers never do) and read every
-// shard: O(threads * rows), 5-12 us for 8 threads over 3 decades. Memory for
-// the window: 16 bytes per non-empty bucket per interval.
+// another writer writes. 25 instructions, 5 of them compare-and-branch pairs
+// (the thread's array, the shard, the row, a new minimum, a new maximum), the
+// slow path out of line: 0.79-1.02 relaxed shared fetch_adds at gcc -O2
+// and -O3 on a loaded 2-core AMD EPYC (bench/README.md). A thread's first
+// update of a histogram allocates its shard (512 bytes), and its first value
+// in each power of two from 128 a row of 64 counts and their sum (520 bytes;
+// 128 counts and a sum, 1032 bytes, for 0..127): values over 3 decades cost
+// ~6.4 KiB per writing thread. snapshot() and the ticks take the histogram's
+// mutex (writers never do) and read every shard: O(threads * rows), 5-12 us
+// for 8 threads over 3 decades. Memory for the window: 16 bytes per
+// non-empty bucket per interval.
 // Thread-safety: every member is safe to call from any thread. A Histogram
 // must not be destroyed while another thread updates or reads it, nor outlive
 // its clock. Shards of exited threads are handed, with their counts, to the
@@ -74,18 +77,30 @@ namespace detail {
 // has LZCNT (-mlzcnt, -march=haswell or later): `bsr` takes 4 cycles a
 // value on recent AMD cores, `lzcnt` 1 (most of update()'s cost, measured in
 // bench/README.md). So there, update() uses `lzcnt` when the CPU has it
-// (cpuid, read once at static initialisation: before it, and on CPUs
-// without LZCNT, where the same bytes would run as `bsr` and give another
-// number, fast() is false and update() takes an out-of-line path with
-// __builtin_clzll, still lock-free). Elsewhere fast() is a constant true.
+// (cpuid, read once; on CPUs without LZCNT, where the same bytes would run
+// as `bsr` and give another number, fast() is false and every update()
+// takes an out-of-line path with __builtin_clzll, still lock-free: the
+// Histogram's constructor decides, see Histogram::hot_index_). Elsewhere
+// fast() is a constant true.
 struct HistogramIndex {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__LZCNT__)
+  // Whether leading_zeros() is usable: a flag set at static initialisation
+  // (false before it), for a loop that tests it per value (the benchmark's
+  // baselines).
   static bool fast() noexcept { return has_lzcnt; }
+  // The same, right at any time, for Histogram's constructor (a histogram at
+  // namespace scope in another file may be built before has_lzcnt is set).
+  static bool fast_when_constructing() noexcept {
+    static const bool usable = detect();
+    return usable;
+  }
   STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
       std::uint64_t v) noexcept {
     std::size_t n;
-    __asm__("lzcnt %1, %0" : "=r"(n) : "rm"(v) : "cc");
+    // "r", not "rm": clang takes "rm" as memory, and stored v to the stack
+    // and read it back on every update (2.69 against 3.60 ns, bench/README.md).
+    __asm__("lzcnt %1, %0" : "=r"(n) : "r"(v) : "cc");
     return n;
   }
 
@@ -98,6 +113,7 @@ struct HistogramIndex {
   static inline const bool has_lzcnt = detect();
 #else
   static constexpr bool fast() noexcept { return true; }
+  static constexpr bool fast_when_constructing() noexcept { return true; }
   STATUSZ_ALWAYS_INLINE static std::size_t leading_zeros(
       std::uint64_t v) noexcept {
     return portable_leading_zeros(v);
@@ -116,6 +132,8 @@ struct HistogramIndex {
 #endif
   }
 };
+
+struct HistogramTestAccess;  // defined by tests/cpp/test_histogram.cpp
 
 }  // namespace detail
 
@@ -189,15 +207,8 @@ class Histogram final : private detail::Tickable {
   // window_ticks: the window's length in 5-s intervals (at least 1).
   explicit Histogram(Clock& clock = default_clock(),
                      std::size_t window_ticks = kDefaultWindowTicks)
-      : clock_(&clock),
-        window_ticks_(window_ticks),
-        start_(clock.now()),
-        next_boundary_(detail::saturating_add(start_, kTickInterval).count()) {
-    if (window_ticks == 0) {
-      throw std::invalid_argument("statusz: a window needs at least 1 tick");
-    }
-    clock_->attach(*this);
-  }
+      : Histogram(clock, window_ticks,
+                  detail::HistogramIndex::fast_when_constructing()) {}
   ~Histogram() {
     clock_->detach(*this);
     for (Shard* s = head_.load(std::memory_order_acquire); s != nullptr;) {
@@ -210,15 +221,15 @@ class Histogram final : private detail::Tickable {
   Histogram& operator=(const Histogram&) = delete;
 
   STATUSZ_ALWAYS_INLINE void update(std::uint64_t value) noexcept {
-    const std::uint32_t index = cell_.index();
-    if (detail::CellSpace::covers(index) && detail::HistogramIndex::fast()) {
+    const std::uint32_t index = hot_index_;
+    if (detail::CellSpace::covers(index)) {
       Shard* s = shard_of(detail::CellSpace::covered_cell(index));
       if (s != nullptr) {
         const std::size_t lz =
             detail::HistogramIndex::leading_zeros(value | 64u);
         Cell* row = s->rows[lz].load(std::memory_order_relaxed);
         if (row != nullptr) {
-          s->record(row[row_offset(value, lz)], value);
+          s->record(row, row_offset(value, lz), value);
           return;
         }
       }
@@ -299,13 +310,17 @@ class Histogram final : private detail::Tickable {
   static constexpr std::size_t row_cells(unsigned lz) noexcept {
     return lz == kExactRow ? 2 * kSubBuckets : kSubBuckets;
   }
+  // After a row's counts, at row[kRowSum], the sum of its values: one sum
+  // per row, not per shard, so that consecutive values in different rows do
+  // not wait for each other's add to the same memory.
+  static constexpr std::ptrdiff_t kRowSum = kSubBuckets;
 
   // A row's cells: whole cache lines of their own (zeroed).
   static Cell* make_row(unsigned lz) {
-    void* raw =
-        ::operator new (row_cells(lz) * sizeof(Cell), std::align_val_t{64});
+    void* raw = ::operator new ((row_cells(lz) + 1) * sizeof(Cell),
+                                std::align_val_t{64});
     auto* cells = static_cast<Cell*>(raw);
-    for (std::size_t k = 0; k < row_cells(lz); ++k) new (&cells[k]) Cell(0);
+    for (std::size_t k = 0; k <= row_cells(lz); ++k) new (&cells[k]) Cell(0);
     return cells + row_before(lz);
   }
   static void free_row(Cell* row, unsigned lz) noexcept {
@@ -316,7 +331,6 @@ class Histogram final : private detail::Tickable {
   // CellSpace record whose cell points here).
   struct alignas(64) Shard {
     std::atomic<Cell*> rows[kRows];  // first: update() indexes it directly
-    Cell sum{0};
     Cell min{std::numeric_limits<std::uint64_t>::max()};
     Cell max{0};
     Shard* next = nullptr;  // immutable once published
@@ -325,10 +339,10 @@ class Histogram final : private detail::Tickable {
       for (auto& r : rows) r.store(nullptr, std::memory_order_relaxed);
     }
 
-    STATUSZ_ALWAYS_INLINE void record(Cell& bucket,
+    STATUSZ_ALWAYS_INLINE void record(Cell* row, std::ptrdiff_t at,
                                       std::uint64_t value) noexcept {
-      detail::CellSpace::bump(bucket, 1);
-      detail::CellSpace::bump(sum, value);
+      detail::CellSpace::bump(row[at], 1);
+      detail::CellSpace::bump(row[kRowSum], value);
       // A new extreme is rare once a few values are in: the common case
       // falls through both tests without a taken branch.
       if (STATUSZ_UNLIKELY(value < min.load(std::memory_order_relaxed))) {
@@ -388,7 +402,7 @@ class Histogram final : private detail::Tickable {
       Cell* row =
           s == nullptr ? nullptr : s->rows[lz].load(std::memory_order_relaxed);
       if (row != nullptr) {
-        s->record(row[at], value);
+        s->record(row, at, value);
         return;
       }
     }
@@ -417,7 +431,7 @@ class Histogram final : private detail::Tickable {
         s->rows[lz].store(row, std::memory_order_release);
       }
       // The shared shard has several writers, all under slow_mu_.
-      s->record(row[at], value);
+      s->record(row, at, value);
     } catch (...) {
       // Out of memory: this value is dropped, nothing else.
     }
@@ -472,6 +486,7 @@ class Histogram final : private detail::Tickable {
         for (std::size_t k = 0; k < n; ++k) {
           counts[k] += row[k].load(std::memory_order_relaxed);
         }
+        t.sum += row[n].load(std::memory_order_relaxed);
       }
       if (!any) continue;
       const std::size_t first = row_first_bucket(lz);
@@ -483,7 +498,6 @@ class Histogram final : private detail::Tickable {
     }
     for (const Shard* s = head_.load(std::memory_order_acquire); s != nullptr;
          s = s->next) {
-      t.sum += s->sum.load(std::memory_order_relaxed);
       t.min = std::min(t.min, s->min.load(std::memory_order_relaxed));
       t.max = std::max(t.max, s->max.load(std::memory_order_relaxed));
     }
@@ -539,8 +553,31 @@ class Histogram final : private detail::Tickable {
                          std::memory_order_relaxed);
   }
 
+  friend struct detail::HistogramTestAccess;
+  // use_lzcnt false: every update() takes update_slow(), as on a CPU
+  // without LZCNT (the tests reach it through HistogramTestAccess).
+  Histogram(Clock& clock, std::size_t window_ticks, bool use_lzcnt)
+      : clock_(&clock),
+        hot_index_(use_lzcnt ? cell_.index() : kNoHotIndex),
+        window_ticks_(window_ticks),
+        start_(clock.now()),
+        next_boundary_(detail::saturating_add(start_, kTickInterval).count()) {
+    if (window_ticks == 0) {
+      throw std::invalid_argument("statusz: a window needs at least 1 tick");
+    }
+    clock_->attach(*this);
+  }
+
   Clock* clock_;
   detail::CellIndex cell_;  // each thread's cell: its Shard*, or 0
+  // update()'s index: cell_'s, or kNoHotIndex where `lzcnt` is unusable
+  // (detail::HistogramIndex), so that update()'s one compare with the
+  // thread's array length also sends every value to update_slow() there.
+  // reserve() never hands kNoHotIndex out: an array long enough to cover it
+  // holds 0 (no shard) there, which goes to update_slow() as well.
+  static constexpr std::uint32_t kNoHotIndex =
+      std::numeric_limits<std::uint32_t>::max();
+  const std::uint32_t hot_index_;
   const std::size_t window_ticks_;
   const Nanos start_;
   std::atomic<Shard*> head_{nullptr};

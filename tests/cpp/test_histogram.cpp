@@ -12,6 +12,16 @@
 #include <vector>
 
 namespace statusz {
+namespace detail {
+// Histogram's test hook: a histogram whose update() never takes the `lzcnt`
+// path, as on a CPU without LZCNT.
+struct HistogramTestAccess {
+  static std::unique_ptr<Histogram> without_lzcnt(Clock& clock) {
+    return std::unique_ptr<Histogram>(
+        new Histogram(clock, Histogram::kDefaultWindowTicks, false));
+  }
+};
+}  // namespace detail
 namespace {
 
 using namespace std::chrono_literals;
@@ -402,6 +412,44 @@ TEST(Histogram, TwoHistogramsDoNotShareCounts) {
   c.update(1);
   EXPECT_EQ(c.snapshot().count, 1u);
   EXPECT_EQ(b.snapshot().count, 2u);
+}
+
+// Where the CPU lacks LZCNT (detail::HistogramIndex), every update() takes
+// update_slow(), with the portable leading-zero count: the same buckets,
+// count, sum, min and max as the `lzcnt` path, also from several threads
+// (each on its own shard: a thread's values are in the totals exactly).
+TEST(Histogram, PathWithoutLzcntCountsAsTheFastPath) {
+  ManualClock clock;
+  Histogram fast(clock);
+  std::unique_ptr<Histogram> slow =
+      detail::HistogramTestAccess::without_lzcnt(clock);
+  std::mt19937_64 rng(7);
+  std::vector<std::uint64_t> values = {0,   1,   63,  64,
+                                       127, 128, 129, ~std::uint64_t{0}};
+  for (int i = 0; i < 20000; ++i) values.push_back(rng() >> (rng() % 64));
+  constexpr int kThreads = 3;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (std::uint64_t v : values) slow->update(v);
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    for (std::uint64_t v : values) fast.update(v);
+  }
+  const HistogramSnapshot a = fast.snapshot();
+  const HistogramSnapshot b = slow->snapshot();
+  EXPECT_EQ(b.count, kThreads * values.size());
+  EXPECT_EQ(b.count, a.count);
+  EXPECT_EQ(b.sum, a.sum);
+  EXPECT_EQ(b.min, 0u);
+  EXPECT_EQ(b.max, ~std::uint64_t{0});
+  ASSERT_EQ(b.buckets.size(), a.buckets.size());
+  for (std::size_t i = 0; i < a.buckets.size(); ++i) {
+    EXPECT_EQ(b.buckets[i].index, a.buckets[i].index);
+    EXPECT_EQ(b.buckets[i].count, a.buckets[i].count);
+  }
 }
 
 }  // namespace
