@@ -155,10 +155,6 @@ inline void append_escaped(std::string& out, std::string_view v, bool quote) {
       static_cast<std::size_t>(write_escaped(begin + at, v, quote) - begin));
 }
 
-inline void append_help_text(std::string& out, std::string_view v) {
-  append_escaped(out, v, false);
-}
-
 inline char* copy_bytes(char* p, std::string_view s) noexcept {
   if (!s.empty()) std::memcpy(p, s.data(), s.size());
   return p + s.size();
@@ -363,15 +359,22 @@ class Exposition {
     if (counter) name_ += "_total";
     const std::string_view family_name(name_.data(),
                                        counter && !om_ ? name_.size() : base);
-    out_ += "# HELP ";
-    out_ += family_name;
-    out_.push_back(' ');
-    out_ += help_head;
-    append_help_text(out_, help_path);
-    out_ += help_tail;
-    out_ += "\n# TYPE ";
-    out_ += family_name;
-    out_ += type_line;
+    // Written in place, in room for the longest form (see begin_sample).
+    const std::size_t at = out_.size();
+    out_.resize(at + 2 * family_name.size() + help_head.size() +
+                3 * help_path.size() + help_tail.size() + type_line.size() +
+                16);
+    char* const begin = &out_[0];
+    char* p = copy_bytes(begin + at, "# HELP ");
+    p = copy_bytes(p, family_name);
+    *p++ = ' ';
+    p = copy_bytes(p, help_head);
+    p = write_escaped(p, help_path, false);
+    p = copy_bytes(p, help_tail);
+    p = copy_bytes(p, "\n# TYPE ");
+    p = copy_bytes(p, family_name);
+    p = copy_bytes(p, type_line);
+    out_.resize(static_cast<std::size_t>(p - begin));
     return name_;
   }
 

@@ -28,12 +28,15 @@
 // into flat buffers and a 32-byte record, no allocation once they have grown
 // (reset() keeps them: a renderer that keeps its PrometheusNames across
 // renderings allocates nothing here); resolve() is one open-addressing table
-// of 8-byte slots over the F names, O(F), that remembers each family's slot,
-// and hashes keys only of the families it renames.
+// of 8-byte slots over the F names, O(F), filled with batches of prefetched
+// slots, then one sequential pass; it hashes keys only of the families it
+// renames.
 // Thread-safety: none; one rendering at a time.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
 #include <stdexcept>  // std::logic_error, std::length_error
 #include <string>
 #include <string_view>
@@ -98,9 +101,9 @@ class PrometheusNames {
     if (!prefix_.empty() && ascii_is_digit(prefix_[0])) {
       prefix_.insert(0, "statusz_");
     }
-    last_path_.clear();
     last_snake_.clear();
     path_off_ = 0;
+    last_path_len_ = 0;
     paths_.clear();
     names_.clear();
     families_.clear();
@@ -108,7 +111,7 @@ class PrometheusNames {
     last_role_ = 0;
     fixed_.clear();
     renamed_.clear();
-    slot_of_.clear();
+    dup_.clear();
   }
 
   // Rule 1: the name of `stem` before any renaming.
@@ -187,12 +190,11 @@ class PrometheusNames {
     bool fixed = false;
   };
   // A name in the table: the high half of its hash, and the first family
-  // with it + 1 (0: an empty slot), kShared set once a second one has it.
+  // with it + 1 (0: an empty slot).
   struct Slot {
     std::uint32_t tag = 0;
     std::uint32_t entry = 0;
   };
-  static constexpr std::uint32_t kShared = 0x80000000u;
   static constexpr std::size_t kMaxBytes = 0x7fffffffu;
 
   static std::uint32_t narrow(std::size_t n) {
@@ -226,10 +228,11 @@ class PrometheusNames {
   std::string_view add(std::string_view path, std::string_view suffix,
                        std::string_view help_head, std::string_view help_path,
                        std::string_view help_tail, bool fixed, bool verbatim) {
-    if (path != last_path_) {
-      last_path_.assign(path.data(), path.size());
+    if (path != std::string_view(paths_.data() + path_off_, last_path_len_) ||
+        families_.empty()) {
       snake_case_into(last_snake_, path);
       path_off_ = narrow(paths_.size());
+      last_path_len_ = path.size();
       paths_ += path;
     }
     Family f;
@@ -265,12 +268,18 @@ class PrometheusNames {
   void append_plain(std::string& out, std::string_view snake,
                     std::string_view suffix) const {
     const std::size_t at = out.size();
-    out += prefix_;
-    if (!prefix_.empty() && !(snake.empty() && suffix.empty())) {
-      out.push_back('_');
+    const bool separator =
+        !prefix_.empty() && !(snake.empty() && suffix.empty());
+    out.resize(at + prefix_.size() + (separator ? 1 : 0) + snake.size() +
+               suffix.size());
+    char* p = &out[at];
+    for (std::string_view part :
+         {std::string_view(prefix_),
+          separator ? std::string_view("_", 1) : std::string_view(), snake,
+          suffix}) {
+      if (!part.empty()) std::memcpy(p, part.data(), part.size());
+      p += part.size();
     }
-    out += snake;
-    out += suffix;
     if (!prefix_.empty()) return;  // starts with a letter already
     std::size_t lead = at;
     while (lead < out.size() && out[lead] == '_') ++lead;
@@ -286,30 +295,46 @@ class PrometheusNames {
     return static_cast<std::uint32_t>(h >> 32);
   }
 
-  // Builds the table of the current names, and each family's slot in it.
+  // Builds the table of the current names and marks the families whose
+  // name another one has. The hashes of a batch of names are taken first
+  // and their slots prefetched, so that the batch's cache misses overlap
+  // (the table outgrows the caches at tens of thousands of families).
   void index() {
+    const std::size_t count = families_.size();
     std::size_t cap = 16;
-    while (cap < families_.size() * 2) cap *= 2;
+    while (cap < count * 2) cap *= 2;
     slots_.assign(cap, Slot{});
-    slot_of_.resize(families_.size());
+    dup_.assign(count, 0);
     mask_ = cap - 1;
-    for (std::size_t i = 0; i < families_.size(); ++i) {
-      const std::string_view n = name(i);
-      const std::uint64_t h = hash_bytes(n);
-      const std::uint32_t tag = tag_of(h);
-      std::size_t s = h & mask_;
-      for (;; s = (s + 1) & mask_) {
-        Slot& slot = slots_[s];
-        if (slot.entry == 0) {
-          slot = Slot{tag, static_cast<std::uint32_t>(i + 1)};
-          break;
-        }
-        if (slot.tag == tag && name((slot.entry & ~kShared) - 1) == n) {
-          slot.entry |= kShared;
-          break;
-        }
+    constexpr std::size_t kBatch = 16;
+    std::uint64_t hashes[kBatch];
+    for (std::size_t b = 0; b < count; b += kBatch) {
+      const std::size_t e = count - b < kBatch ? count : b + kBatch;
+      for (std::size_t i = b; i < e; ++i) {
+        hashes[i - b] = hash_bytes(name(i));
+#if defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(&slots_[hashes[i - b] & mask_], 1);
+#endif
       }
-      slot_of_[i] = static_cast<std::uint32_t>(s);
+      for (std::size_t i = b; i < e; ++i) insert(i, hashes[i - b]);
+    }
+  }
+
+  void insert(std::size_t i, std::uint64_t h) {
+    const std::string_view n = name(i);
+    const std::uint32_t tag = tag_of(h);
+    for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
+      Slot& slot = slots_[s];
+      if (slot.entry == 0) {
+        slot = Slot{tag, static_cast<std::uint32_t>(i + 1)};
+        return;
+      }
+      const std::size_t first = slot.entry - 1;
+      if (slot.tag == tag && name(first) == n) {
+        dup_[first] = 1;
+        dup_[i] = 1;
+        return;
+      }
     }
   }
 
@@ -319,16 +344,14 @@ class PrometheusNames {
     for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
       const Slot& slot = slots_[s];
       if (slot.entry == 0) return false;
-      if (slot.tag == tag && name((slot.entry & ~kShared) - 1) == n) {
-        return true;
-      }
+      if (slot.tag == tag && name(slot.entry - 1) == n) return true;
     }
   }
 
   // Whether family i must be renamed this round.
   bool clashes(std::size_t i) const noexcept {
     if (families_[i].fixed) return false;
-    if ((slots_[slot_of_[i]].entry & kShared) != 0) return true;
+    if (dup_[i] != 0) return true;
     const std::string_view n = name(i);
     for (std::string_view suffix : kReservedSuffixes) {
       // n is another family's name plus a suffix: n is the longer.
@@ -382,9 +405,9 @@ class PrometheusNames {
   }
 
   std::string prefix_;
-  std::string last_path_;
   std::string last_snake_;
-  std::uint32_t path_off_ = 0;
+  std::uint32_t path_off_ = 0;  // the last path seen, in paths_
+  std::size_t last_path_len_ = 0;
   std::uint16_t last_role_ = 0;
   std::string paths_;  // the paths of the key, each once
   std::string names_;  // every name, plain and renamed
@@ -393,7 +416,7 @@ class PrometheusNames {
   std::vector<std::size_t> fixed_;
   std::vector<std::size_t> renamed_;
   std::vector<Slot> slots_;
-  std::vector<std::uint32_t> slot_of_;  // per family, its name's slot
+  std::vector<unsigned char> dup_;  // per family: another has its name
   std::size_t mask_ = 0;
 };
 
