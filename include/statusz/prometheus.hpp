@@ -34,7 +34,9 @@
 // the registry's walk (Registry::visit), like the document.
 // Cost: one walk (probes run once, each metric read once), appending to one
 // string under the plain names (reserved once, at the size of the registry's
-// last exposition; each sample line written in place through a pointer);
+// last exposition; each sample line written in place through a pointer;
+// the names and per-family records in buffers the registry keeps from one
+// rendering to the next, so no allocation per series);
 // then the names are resolved for the whole output, and only if some family
 // was renamed is the text copied once more, with the new names spliced into
 // that family's lines.
@@ -53,6 +55,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -152,10 +155,6 @@ inline void append_escaped(std::string& out, std::string_view v, bool quote) {
       static_cast<std::size_t>(write_escaped(begin + at, v, quote) - begin));
 }
 
-inline void append_help_text(std::string& out, std::string_view v) {
-  append_escaped(out, v, false);
-}
-
 inline char* copy_bytes(char* p, std::string_view s) noexcept {
   if (!s.empty()) std::memcpy(p, s.data(), s.size());
   return p + s.size();
@@ -241,10 +240,31 @@ inline std::vector<std::uint64_t> snap_bounds(const std::vector<double>& bounds,
   return out;
 }
 
+// The buffers of a rendering besides its output (the names, the families'
+// records and offsets), which a registry keeps between renderings
+// (Registry::take_scratch) so that the next one reuses their memory instead
+// of allocating it and faulting it in again.
+struct ExpositionScratch final : Registry::Scratch {
+  PrometheusNames names;
+  std::vector<std::size_t> starts;
+  std::string name;
+};
+
 class Exposition {
  public:
-  explicit Exposition(const PrometheusOptions& o, std::size_t reserve = 0)
-      : om_(o.format == ExpositionFormat::OpenMetrics100), names_(o.prefix) {
+  // `scratch`: buffers to use (their memory, not their content) and to give
+  // back, filled, to `scratch` by finish(); nullptr: its own.
+  explicit Exposition(const PrometheusOptions& o, std::size_t reserve = 0,
+                      ExpositionScratch* scratch = nullptr)
+      : om_(o.format == ExpositionFormat::OpenMetrics100),
+        scratch_(scratch),
+        names_(scratch != nullptr ? std::move(scratch->names)
+                                  : PrometheusNames()),
+        name_(scratch != nullptr ? std::move(scratch->name) : std::string()),
+        starts_(scratch != nullptr ? std::move(scratch->starts)
+                                   : std::vector<std::size_t>()) {
+    names_.reset(o.prefix);
+    starts_.clear();
     out_.reserve(reserve);
   }
 
@@ -319,6 +339,11 @@ class Exposition {
   std::string finish() {
     if (names_.resolve() != 0) rename();
     if (om_) out_ += "# EOF\n";
+    if (scratch_ != nullptr) {
+      scratch_->names = std::move(names_);
+      scratch_->name = std::move(name_);
+      scratch_->starts = std::move(starts_);
+    }
     return std::move(out_);
   }
 
@@ -334,15 +359,22 @@ class Exposition {
     if (counter) name_ += "_total";
     const std::string_view family_name(name_.data(),
                                        counter && !om_ ? name_.size() : base);
-    out_ += "# HELP ";
-    out_ += family_name;
-    out_.push_back(' ');
-    out_ += help_head;
-    append_help_text(out_, help_path);
-    out_ += help_tail;
-    out_ += "\n# TYPE ";
-    out_ += family_name;
-    out_ += type_line;
+    // Written in place, in room for the longest form (see begin_sample).
+    const std::size_t at = out_.size();
+    out_.resize(at + 2 * family_name.size() + help_head.size() +
+                3 * help_path.size() + help_tail.size() + type_line.size() +
+                16);
+    char* const begin = &out_[0];
+    char* p = copy_bytes(begin + at, "# HELP ");
+    p = copy_bytes(p, family_name);
+    *p++ = ' ';
+    p = copy_bytes(p, help_head);
+    p = write_escaped(p, help_path, false);
+    p = copy_bytes(p, help_tail);
+    p = copy_bytes(p, "\n# TYPE ");
+    p = copy_bytes(p, family_name);
+    p = copy_bytes(p, type_line);
+    out_.resize(static_cast<std::size_t>(p - begin));
     return name_;
   }
 
@@ -417,10 +449,11 @@ class Exposition {
   }
 
   bool om_;
+  ExpositionScratch* scratch_;
   PrometheusNames names_;
-  std::string out_;
   std::string name_;
   std::vector<std::size_t> starts_;  // where each family's text begins
+  std::string out_;
 };
 
 }  // namespace detail
@@ -429,10 +462,13 @@ class Exposition {
 // then the probes' families, the server's status and its info.
 class PrometheusWriter final : public RegistryVisitor {
  public:
-  // `reserve`: the bytes to reserve for the output (a guess of its size).
+  // `reserve`: the bytes to reserve for the output (a guess of its size);
+  // `scratch`: buffers to reuse and give back on finish() (see
+  // detail::ExpositionScratch), nullptr for its own.
   PrometheusWriter(const PrometheusOptions& options, std::string host_name,
-                   std::string version, std::size_t reserve = 0)
-      : e_(options, reserve),
+                   std::string version, std::size_t reserve = 0,
+                   detail::ExpositionScratch* scratch = nullptr)
+      : e_(options, reserve, scratch),
         host_name_(std::move(host_name)),
         version_(std::move(version)),
         timer_bounds_(detail::snap_bounds(options.timer_bounds_seconds, 1e9)),
@@ -597,15 +633,25 @@ class PrometheusWriter final : public RegistryVisitor {
 };
 
 // Runs the probes and renders every metric of `reg` (see the mapping above).
-// The output is reserved once, at the last exposition's size.
+// The output is reserved once, at the last exposition's size; the names and
+// records are built in the buffers the last rendering left with the
+// registry (a rendering running meanwhile gets fresh ones).
 inline std::string to_prometheus(const Registry& reg,
                                  const PrometheusOptions& options = {}) {
   std::atomic<std::size_t>& hint = reg.exposition_size_hint();
+  std::unique_ptr<Registry::Scratch> kept = reg.take_scratch();
+  auto* scratch = dynamic_cast<detail::ExpositionScratch*>(kept.get());
+  if (scratch == nullptr) {
+    auto fresh = std::make_unique<detail::ExpositionScratch>();
+    scratch = fresh.get();
+    kept = std::move(fresh);
+  }
   PrometheusWriter w(options, reg.host_name(), reg.version(),
-                     hint.load(std::memory_order_relaxed) + 256);
+                     hint.load(std::memory_order_relaxed) + 256, scratch);
   reg.visit(w);
   std::string out = w.finish();
   hint.store(out.size(), std::memory_order_relaxed);
+  reg.give_back_scratch(std::move(kept));
   return out;
 }
 

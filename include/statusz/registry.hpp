@@ -19,7 +19,9 @@
 // Cost: registration takes a mutex and allocates; cache the references it
 // returns and use those on hot paths. A walk copies the tree's layout once
 // per change (under the mutex, briefly), then runs the probes concurrently
-// and reads every metric without any lock writers take.
+// and reads every metric without any lock writers take. A renderer may leave
+// its buffers with the registry for the next rendering (take_scratch(): one
+// atomic exchange each way).
 // Thread-safety: every member is safe to call from any thread. Gauge and
 // probe functions run without any registry lock held, so they may use the
 // registry themselves.
@@ -137,6 +139,26 @@ class Registry {
 
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
+  ~Registry() { delete scratch_.load(std::memory_order_acquire); }
+
+  // Memory a renderer keeps between renderings (its buffers, e.g.
+  // prometheus.hpp's), so that rendering a large registry again reuses it
+  // instead of allocating it and faulting it in anew.
+  struct Scratch {
+    virtual ~Scratch() = default;
+  };
+  // Takes the scratch the last rendering gave back: nullptr if there is
+  // none or another rendering holds it (the caller then makes its own).
+  // One atomic exchange: renderings never wait for each other or writers.
+  std::unique_ptr<Scratch> take_scratch() const noexcept {
+    return std::unique_ptr<Scratch>(
+        scratch_.exchange(nullptr, std::memory_order_acq_rel));
+  }
+  // Keeps `s` for the next rendering (one is kept: if another rendering
+  // gave one back meanwhile, that one is freed).
+  void give_back_scratch(std::unique_ptr<Scratch> s) const noexcept {
+    delete scratch_.exchange(s.release(), std::memory_order_acq_rel);
+  }
 
   Meter& meter(std::string_view path) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
@@ -429,7 +451,10 @@ class Registry {
     // Links `c` as the last child. Strong guarantee: on a throw, nothing
     // changed (and `c` is destroyed by the caller).
     void adopt(std::unique_ptr<Node>& c) {
-      children.reserve(children.size() + 1);
+      // Doubling: registering n children is O(n), not O(n^2) reallocations.
+      if (children.size() == children.capacity()) {
+        children.reserve(2 * children.size() + 1);
+      }
       if (children.size() + 1 >= kIndexFrom) {
         if (index.empty()) {
           std::unordered_map<std::string_view, Node*> built;
@@ -730,6 +755,7 @@ class Registry {
   mutable std::shared_ptr<const Plan> plan_;
   mutable std::atomic<std::size_t> last_json_size_{0};
   mutable std::atomic<std::size_t> last_exposition_size_{0};
+  mutable std::atomic<Scratch*> scratch_{nullptr};  // owned
   mutable std::uint64_t plan_generation_ = 0;
 };
 

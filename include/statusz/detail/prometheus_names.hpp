@@ -25,14 +25,19 @@
 //     (hashing the key with a round number) in the unlikely case the new name
 //     clashes again.
 // Cost: add() is one copy of the name (and of a path not seen just before)
-// into flat buffers, no allocation per family once they have grown;
-// resolve() is one open-addressing hash table over the F names, O(F), and
-// hashes keys only of the families it renames.
-// Thread-safety: none; one per rendering.
+// into flat buffers and a 32-byte record, no allocation once they have grown
+// (reset() keeps them: a renderer that keeps its PrometheusNames across
+// renderings allocates nothing here); resolve() is one open-addressing table
+// of 8-byte slots over the F names, O(F), filled with batches of prefetched
+// slots, then one sequential pass; it hashes keys only of the families it
+// renames.
+// Thread-safety: none; one rendering at a time.
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>  // std::logic_error
+#include <cstring>
+#include <initializer_list>
+#include <stdexcept>  // std::logic_error, std::length_error
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,30 +48,33 @@
 namespace statusz::detail {
 
 // "applications.servlet.chatHttp" -> "applications_servlet_chat_http", into
-// `out` (its previous content replaced, its capacity reused).
+// `out` (its previous content replaced, its capacity reused). Written through
+// a pointer into room for the longest result (an '_' before every byte).
 inline void snake_case_into(std::string& out, std::string_view path) {
-  out.clear();
-  out.reserve(path.size() + 8);
+  out.resize(2 * path.size());
+  char* const begin = &out[0];
+  char* p = begin;
   char prev = '_';
   for (std::size_t i = 0; i < path.size(); ++i) {
     const char c = path[i];
     if (ascii_is_upper(c)) {
       const bool next_lower =
           i + 1 < path.size() && ascii_is_lower(path[i + 1]);
-      if (!out.empty() && out.back() != '_' &&
+      if (p != begin && p[-1] != '_' &&
           (ascii_is_lower(prev) || ascii_is_digit(prev) ||
            (ascii_is_upper(prev) && next_lower))) {
-        out.push_back('_');
+        *p++ = '_';
       }
-      out.push_back(ascii_lower(c));
+      *p++ = ascii_lower(c);
     } else if (ascii_is_lower(c) || ascii_is_digit(c)) {
-      out.push_back(c);
-    } else if (out.empty() || out.back() != '_') {
-      out.push_back('_');
+      *p++ = c;
+    } else if (p == begin || p[-1] != '_') {
+      *p++ = '_';
     }
     prev = c;
   }
-  while (!out.empty() && out.back() == '_') out.pop_back();
+  while (p != begin && p[-1] == '_') --p;
+  out.resize(static_cast<std::size_t>(p - begin));
 }
 
 inline std::string snake_case(std::string_view path) {
@@ -82,13 +90,28 @@ class PrometheusNames {
       "_total",  "_created", "_count",  "_sum",
       "_bucket", "_info",    "_gcount", "_gsum"};
 
-  explicit PrometheusNames(std::string_view prefix)
-      : prefix_(snake_case(prefix)) {
+  explicit PrometheusNames(std::string_view prefix = {}) { reset(prefix); }
+
+  // Forgets every family and takes `prefix`; the buffers keep their
+  // capacity, so a rendering as large as the last one allocates nothing.
+  void reset(std::string_view prefix) {
+    snake_case_into(prefix_, prefix);
     const std::size_t letters = prefix_.find_first_not_of('_');
     prefix_.erase(0, letters == std::string::npos ? prefix_.size() : letters);
     if (!prefix_.empty() && ascii_is_digit(prefix_[0])) {
       prefix_.insert(0, "statusz_");
     }
+    last_snake_.clear();
+    path_off_ = 0;
+    last_path_len_ = 0;
+    paths_.clear();
+    names_.clear();
+    families_.clear();
+    roles_.clear();
+    last_role_ = 0;
+    fixed_.clear();
+    renamed_.clear();
+    dup_.clear();
   }
 
   // Rule 1: the name of `stem` before any renaming.
@@ -144,75 +167,119 @@ class PrometheusNames {
         names_.append(names_, f.name_off, f.plain_len);
         names_.push_back('_');
         append_hash_suffix(names_, f, round);
-        f.name_off = off;
-        f.name_len = names_.size() - off;
+        f.name_off = narrow(off);
+        f.name_len = narrow(names_.size() - off);
       }
     }
     throw std::logic_error("statusz: metric names still clash");
   }
 
  private:
+  // What a family is besides its path: its suffix and the HELP text around
+  // the path (string literals, a handful of distinct ones per rendering).
+  struct Role {
+    std::string_view suffix, help_head, help_tail;
+  };
+  // 32 bytes, offsets into paths_ and names_: the records of 100 000
+  // families stay in 3 MB.
+  struct Family {
+    std::uint32_t path_off = 0, path_len = 0;
+    std::uint32_t help_path_off = 0, help_path_len = 0;
+    std::uint32_t name_off = 0, name_len = 0, plain_len = 0;
+    std::uint16_t role = 0;
+    bool fixed = false;
+  };
+  // A name in the table: the high half of its hash, and the first family
+  // with it + 1 (0: an empty slot).
+  struct Slot {
+    std::uint32_t tag = 0;
+    std::uint32_t entry = 0;
+  };
+  static constexpr std::size_t kMaxBytes = 0x7fffffffu;
+
+  static std::uint32_t narrow(std::size_t n) {
+    if (n > kMaxBytes) {
+      throw std::length_error("statusz: exposition names exceed 2 GiB");
+    }
+    return static_cast<std::uint32_t>(n);
+  }
+
+  std::uint16_t role_of(std::string_view suffix, std::string_view help_head,
+                        std::string_view help_tail) {
+    const auto same = [](std::string_view a, std::string_view b) {
+      return a.data() == b.data() && a.size() == b.size();
+    };
+    const auto is = [&](std::size_t r) {
+      const Role& x = roles_[r];
+      return same(x.suffix, suffix) && same(x.help_head, help_head) &&
+             same(x.help_tail, help_tail);
+    };
+    if (last_role_ < roles_.size() && is(last_role_)) return last_role_;
+    for (std::size_t r = 0; r < roles_.size(); ++r) {
+      if (is(r)) return last_role_ = static_cast<std::uint16_t>(r);
+    }
+    if (roles_.size() > 0xffff) {
+      throw std::length_error("statusz: too many exposition roles");
+    }
+    roles_.push_back(Role{suffix, help_head, help_tail});
+    return last_role_ = static_cast<std::uint16_t>(roles_.size() - 1);
+  }
+
   std::string_view add(std::string_view path, std::string_view suffix,
                        std::string_view help_head, std::string_view help_path,
                        std::string_view help_tail, bool fixed, bool verbatim) {
-    if (path != last_path_) {
-      last_path_.assign(path.data(), path.size());
+    if (path != std::string_view(paths_.data() + path_off_, last_path_len_) ||
+        families_.empty()) {
       snake_case_into(last_snake_, path);
-      path_off_ = paths_.size();
+      path_off_ = narrow(paths_.size());
+      last_path_len_ = path.size();
       paths_ += path;
     }
     Family f;
     f.path_off = path_off_;
-    f.path_len = path.size();
+    f.path_len = narrow(path.size());
     if (help_path.empty()) {
       f.help_path_len = 0;
     } else if (help_path == path) {
       f.help_path_off = path_off_;
-      f.help_path_len = path.size();
+      f.help_path_len = f.path_len;
     } else {
-      f.help_path_off = paths_.size();
-      f.help_path_len = help_path.size();
+      f.help_path_off = narrow(paths_.size());
+      f.help_path_len = narrow(help_path.size());
       paths_ += help_path;
     }
-    f.suffix = suffix;
-    f.help_head = help_head;
-    f.help_tail = help_tail;
+    f.role = role_of(suffix, help_head, help_tail);
     f.fixed = fixed;
-    f.name_off = names_.size();
+    const std::size_t at = names_.size();
     if (verbatim) {
       names_ += path;
     } else {
       append_plain(names_, last_snake_, suffix);
     }
-    f.name_len = names_.size() - f.name_off;
+    f.name_off = narrow(at);
+    f.name_len = narrow(names_.size() - at);
     f.plain_len = f.name_len;
+    narrow(families_.size() + 1);
     families_.push_back(f);
     if (fixed) fixed_.push_back(families_.size() - 1);
     return name(families_.size() - 1);
   }
 
-  struct Family {
-    std::size_t path_off = 0, path_len = 0;
-    std::size_t help_path_off = 0, help_path_len = 0;
-    std::string_view suffix, help_head, help_tail;
-    std::size_t name_off = 0, name_len = 0, plain_len = 0;
-    bool fixed = false;
-  };
-  struct Slot {
-    std::uint64_t hash = 0;
-    std::size_t family = 0;  // + 1; 0: empty slot
-    std::size_t count = 0;   // families with this name
-  };
-
   void append_plain(std::string& out, std::string_view snake,
                     std::string_view suffix) const {
     const std::size_t at = out.size();
-    out += prefix_;
-    if (!prefix_.empty() && !(snake.empty() && suffix.empty())) {
-      out.push_back('_');
+    const bool separator =
+        !prefix_.empty() && !(snake.empty() && suffix.empty());
+    out.resize(at + prefix_.size() + (separator ? 1 : 0) + snake.size() +
+               suffix.size());
+    char* p = &out[at];
+    for (std::string_view part :
+         {std::string_view(prefix_),
+          separator ? std::string_view("_", 1) : std::string_view(), snake,
+          suffix}) {
+      if (!part.empty()) std::memcpy(p, part.data(), part.size());
+      p += part.size();
     }
-    out += snake;
-    out += suffix;
     if (!prefix_.empty()) return;  // starts with a letter already
     std::size_t lead = at;
     while (lead < out.size() && out[lead] == '_') ++lead;
@@ -224,49 +291,73 @@ class PrometheusNames {
     }
   }
 
-  // Builds the table of the current names.
+  static std::uint32_t tag_of(std::uint64_t h) noexcept {
+    return static_cast<std::uint32_t>(h >> 32);
+  }
+
+  // Builds the table of the current names and marks the families whose
+  // name another one has. The hashes of a batch of names are taken first
+  // and their slots prefetched, so that the batch's cache misses overlap
+  // (the table outgrows the caches at tens of thousands of families).
   void index() {
+    const std::size_t count = families_.size();
     std::size_t cap = 16;
-    while (cap < families_.size() * 2) cap *= 2;
+    while (cap < count * 2) cap *= 2;
     slots_.assign(cap, Slot{});
+    dup_.assign(count, 0);
     mask_ = cap - 1;
-    for (std::size_t i = 0; i < families_.size(); ++i) {
-      const std::string_view n = name(i);
-      const std::uint64_t h = hash_bytes(n);
-      std::size_t s = h & mask_;
-      for (;; s = (s + 1) & mask_) {
-        Slot& slot = slots_[s];
-        if (slot.family == 0) {
-          slot = Slot{h, i + 1, 1};
-          break;
-        }
-        if (slot.hash == h && name(slot.family - 1) == n) {
-          ++slot.count;
-          break;
-        }
+    constexpr std::size_t kBatch = 16;
+    std::uint64_t hashes[kBatch];
+    for (std::size_t b = 0; b < count; b += kBatch) {
+      const std::size_t e = count - b < kBatch ? count : b + kBatch;
+      for (std::size_t i = b; i < e; ++i) {
+        hashes[i - b] = hash_bytes(name(i));
+#if defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(&slots_[hashes[i - b] & mask_], 1);
+#endif
+      }
+      for (std::size_t i = b; i < e; ++i) insert(i, hashes[i - b]);
+    }
+  }
+
+  void insert(std::size_t i, std::uint64_t h) {
+    const std::string_view n = name(i);
+    const std::uint32_t tag = tag_of(h);
+    for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
+      Slot& slot = slots_[s];
+      if (slot.entry == 0) {
+        slot = Slot{tag, static_cast<std::uint32_t>(i + 1)};
+        return;
+      }
+      const std::size_t first = slot.entry - 1;
+      if (slot.tag == tag && name(first) == n) {
+        dup_[first] = 1;
+        dup_[i] = 1;
+        return;
       }
     }
   }
 
-  const Slot* find(std::string_view n) const noexcept {
+  bool contains(std::string_view n) const noexcept {
     const std::uint64_t h = hash_bytes(n);
+    const std::uint32_t tag = tag_of(h);
     for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
       const Slot& slot = slots_[s];
-      if (slot.family == 0) return nullptr;
-      if (slot.hash == h && name(slot.family - 1) == n) return &slot;
+      if (slot.entry == 0) return false;
+      if (slot.tag == tag && name(slot.entry - 1) == n) return true;
     }
   }
 
   // Whether family i must be renamed this round.
   bool clashes(std::size_t i) const noexcept {
     if (families_[i].fixed) return false;
+    if (dup_[i] != 0) return true;
     const std::string_view n = name(i);
-    if (find(n)->count > 1) return true;
     for (std::string_view suffix : kReservedSuffixes) {
       // n is another family's name plus a suffix: n is the longer.
       if (n.size() > suffix.size() &&
           n.substr(n.size() - suffix.size()) == suffix &&
-          find(n.substr(0, n.size() - suffix.size())) != nullptr) {
+          contains(n.substr(0, n.size() - suffix.size()))) {
         return true;
       }
     }
@@ -293,13 +384,13 @@ class PrometheusNames {
         h *= 1099511628211ull;
       }
     };
-    const std::string_view path(paths_.data() + f.path_off, f.path_len);
-    mix(path);
-    mix(f.suffix);
+    const Role& role = roles_[f.role];
+    mix(std::string_view(paths_.data() + f.path_off, f.path_len));
+    mix(role.suffix);
     mix("\n");
-    mix(f.help_head);
+    mix(role.help_head);
     mix(std::string_view(paths_.data() + f.help_path_off, f.help_path_len));
-    mix(f.help_tail);
+    mix(role.help_tail);
     for (std::uint64_t r = round; r != 0; r >>= 8) {
       h ^= r & 0xff;
       h *= 1099511628211ull;
@@ -314,15 +405,18 @@ class PrometheusNames {
   }
 
   std::string prefix_;
-  std::string last_path_;
   std::string last_snake_;
-  std::size_t path_off_ = 0;
+  std::uint32_t path_off_ = 0;  // the last path seen, in paths_
+  std::size_t last_path_len_ = 0;
+  std::uint16_t last_role_ = 0;
   std::string paths_;  // the paths of the key, each once
   std::string names_;  // every name, plain and renamed
   std::vector<Family> families_;
+  std::vector<Role> roles_;
   std::vector<std::size_t> fixed_;
   std::vector<std::size_t> renamed_;
   std::vector<Slot> slots_;
+  std::vector<unsigned char> dup_;  // per family: another has its name
   std::size_t mask_ = 0;
 };
 
