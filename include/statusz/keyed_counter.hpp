@@ -116,9 +116,8 @@ class KeyedCounter {
       : max_keys_(shared.max_keys),
         max_key_bytes_(std::max(shared.max_key_bytes, kOverflowKey.size())),
         seed_(detail::hash_bytes("statusz", detail::process_hash_seed())),
-        key_base_(detail::CellIndex::shared_key(shared.store_id, 0)),
-        view_(detail::kSharedView),
         shared_cells_(shared.cells),
+        shared_id_(shared.store_id),
         shared_keys_(shared.keys),
         shared_table_(shared.table),
         first_cell_(shared.first_cell),
@@ -155,7 +154,11 @@ class KeyedCounter {
   STATUSZ_ALWAYS_INLINE void inc(std::string_view key, std::uint64_t n = 1) {
     const std::uint64_t h = hash(key);
     if (const Node* node = find(key, h)) {
-      add_to_cell(node->cell, n);
+      if (shared_cells_ == nullptr) {
+        detail::CellSpace::add(node->cell, n);
+      } else {
+        add_shared(node->cell, n);
+      }
       return;
     }
     inc_new(key, h, n);
@@ -294,23 +297,15 @@ class KeyedCounter {
     return block[i % kBlockSize].load(std::memory_order_acquire);
   }
 
-  // Adds n to the calling thread's cell `cell`, as detail::CellIndex::add():
-  // one CellSpace::try_add() whether the counter is shared or not.
-  STATUSZ_ALWAYS_INLINE void add_to_cell(std::uint32_t cell,
-                                         std::uint64_t n) const noexcept {
-    if (STATUSZ_LIKELY(
-            detail::CellSpace::try_add(view_, key_base_ | cell, n))) {
+  // The thread's slot cell in the store, as detail::CellIndex::add().
+  STATUSZ_ALWAYS_INLINE void add_shared(std::uint32_t cell,
+                                        std::uint64_t n) const noexcept {
+    detail::SharedLocal& t = detail::shared_local();
+    if (t.store_id == shared_id_) {
+      detail::CellSpace::bump(t.cells[cell], n);
       return;
     }
-    add_slow(cell, n);
-  }
-  STATUSZ_NOINLINE_COLD void add_slow(std::uint32_t cell,
-                                      std::uint64_t n) const noexcept {
-    if (shared_cells_ != nullptr) {
-      shared_cells_->add_slow(cell, n);
-    } else {
-      detail::CellSpace::add(cell, n);
-    }
+    shared_cells_->add_slow(cell, n);
   }
 
   template <class F>
@@ -396,7 +391,7 @@ class KeyedCounter {
         node = overflow_;
         dropped_.add(1);
       }
-      add_to_cell(node->cell, n);
+      add_shared(node->cell, n);
       return;
     }
     if (key.size() <= max_key_bytes_ && size() < max_keys_) {
@@ -487,12 +482,10 @@ class KeyedCounter {
   const std::size_t max_keys_;
   const std::size_t max_key_bytes_;
   const std::uint64_t seed_;
-  // Where inc() adds (detail::CellView): a key's cell is key_base_ | its
-  // cell index in view view_; next to seed_ and table_, which inc() reads too.
-  const std::uint64_t key_base_ = 0;
-  const std::uint32_t view_ = detail::kPrivateView;
-  // A shared keyed counter's store (nullptr for a private one).
+  // A shared keyed counter's store (nullptr / 0 for a private one); next to
+  // seed_ and table_, which inc() reads too.
   detail::SharedCells* const shared_cells_ = nullptr;
+  const std::uint64_t shared_id_ = 0;
   detail::SharedKeys* const shared_keys_ = nullptr;
   const std::uint32_t shared_table_ = 0;
   const std::uint32_t first_cell_ = 0;

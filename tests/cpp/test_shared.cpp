@@ -493,8 +493,8 @@ TEST(Shared, ClosingARegistryKeepsItsCounts) {
 // meter, counter and keyed counter of two stores have the same cell indices,
 // and a private registry's the same ones in the process's CellSpace, so an
 // add that went to the store (or space) the thread counted into last would
-// show here (detail::CellView: one compare decides both "this thread has the
-// cell" and "this is the store of the thread's cached slot").
+// show here (detail::CellIndex::add() checks the thread's cached slot is in
+// the metric's store before it adds there).
 TEST(Shared, OneThreadAlternatingBetweenStoresCountsIntoEach) {
   Name name_a("alt-a");
   Name name_b("alt-b");

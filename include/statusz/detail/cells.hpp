@@ -5,9 +5,8 @@
 // reserves one cell index. Every thread that counts owns a ThreadRecord whose
 // cells form one flat array of 8-byte cells, indexed directly by the cell
 // index; the array's address and length are cached in a trivially
-// destructible thread_local (CellView, which also caches the thread's slot in
-// a shared store), so add() is: compare the index with the cached length,
-// load the cell, add, store. Two dependent loads (the thread_local
+// destructible thread_local, so add() is: compare the index with the cached
+// length, load the cell, add, store. Two dependent loads (the thread_local
 // array pointer, then the cell), no lock, no read-modify-write, nothing
 // written that another thread writes (arrays are 64-byte aligned and padded to
 // whole cache lines). The first add() of a thread, and an add() to an index
@@ -76,31 +75,6 @@
 
 namespace statusz::detail {
 
-// What every add() reads: the calling thread's cells in a space, as a view
-// {cells, base, capacity}. A counting object holds a key and the number of
-// its view; its cell is cells[key ^ base] when key ^ base < capacity, and the
-// add takes the slow path otherwise. View 0 is the process's CellSpace (base
-// 0, so the key is the cell index); view 1 is the shared store the thread
-// last counted into (base: the store's id << 32, so a key of another store,
-// or of none, never passes the test). One compare covers "this thread has an
-// array that reaches the cell" and "this is the store the thread's slot is
-// in", so a private and a shared add are the same instructions, with no
-// branch on which they are. Constant-initialised and trivially destructible:
-// reaching it costs no TLS guard.
-struct CellView {
-  std::atomic<std::uint64_t>* cells;
-  std::uint64_t base;
-  std::uint64_t capacity;  // 0: no cells (the add takes the slow path)
-};
-enum : std::uint32_t { kPrivateView = 0, kSharedView = 1 };
-struct ThreadViews {
-  CellView view[2];
-};
-STATUSZ_ALWAYS_INLINE ThreadViews& thread_views() noexcept {
-  static thread_local ThreadViews t{{{nullptr, 0, 0}, {nullptr, 0, 0}}};
-  return t;
-}
-
 class CellSpace {
  public:
   using Cell = std::atomic<std::uint64_t>;
@@ -117,26 +91,12 @@ class CellSpace {
   // Adds n (modulo 2^64) to this thread's cell for `index`.
   STATUSZ_ALWAYS_INLINE static void add(std::uint32_t index,
                                         std::uint64_t n) noexcept {
-    const CellView& v = thread_views().view[kPrivateView];
-    if (STATUSZ_LIKELY(index < v.capacity)) {
-      bump(v.cells[index], n);
+    Local& t = local();
+    if (STATUSZ_LIKELY(index < t.capacity)) {
+      bump(t.cells[index], n);
       return;
     }
     add_slow(index, n);
-  }
-
-  // Adds n to the calling thread's cell of `key` in view `view` (see
-  // CellView); false, having added nothing, when that takes the slow path.
-  STATUSZ_ALWAYS_INLINE static bool try_add(std::uint32_t view,
-                                            std::uint64_t key,
-                                            std::uint64_t n) noexcept {
-    const CellView& v = thread_views().view[view];
-    const std::uint64_t i = key ^ v.base;
-    if (STATUSZ_LIKELY(i < v.capacity)) {
-      bump(v.cells[i], n);
-      return true;
-    }
-    return false;
   }
 
   // The calling thread's own cell for `index`, or nullptr until an add() to
@@ -144,18 +104,18 @@ class CellSpace {
   // other than a count (a Histogram keeps a pointer to its thread's shard
   // there): a record changes threads only whole, so the cell stays private.
   STATUSZ_ALWAYS_INLINE static Cell* own_cell(std::uint32_t index) noexcept {
-    const CellView& v = thread_views().view[kPrivateView];
-    return index < v.capacity ? &v.cells[index] : nullptr;
+    Local& t = local();
+    return index < t.capacity ? &t.cells[index] : nullptr;
   }
 
   // own_cell() in two steps, for a caller that branches once: whether the
   // calling thread's array covers `index`, and then its cell there.
   STATUSZ_ALWAYS_INLINE static bool covers(std::uint32_t index) noexcept {
-    return index < thread_views().view[kPrivateView].capacity;
+    return index < local().capacity;
   }
   STATUSZ_ALWAYS_INLINE static Cell& covered_cell(
       std::uint32_t index) noexcept {
-    return thread_views().view[kPrivateView].cells[index];
+    return local().cells[index];
   }
 
   // c += n for a cell only the calling thread writes (readers load it
@@ -273,15 +233,17 @@ class CellSpace {
     std::atomic<bool> in_use{true};
   };
 
-  // The calling thread's record (its cells are thread_views()'s view 0,
-  // which has capacity 0 until the first add and after thread exit).
+  // The calling thread's view of its record: what add() reads. Trivially
+  // destructible and constant-initialised, so reaching it costs no guard.
   struct Local {
+    Cell* cells;
+    std::size_t capacity;  // 0 until the first add and after thread exit
     ThreadRecord* rec;
     bool exited;  // this thread's record was handed back
   };
 
   static Local& local() noexcept {
-    static thread_local Local t{nullptr, false};
+    static thread_local Local t{nullptr, 0, nullptr, false};
     return t;
   }
 
@@ -292,8 +254,7 @@ class CellSpace {
       if (!armed) return;
       Local& t = local();
       ThreadRecord* rec = t.rec;
-      thread_views().view[kPrivateView] = CellView{nullptr, 0, 0};
-      t = Local{nullptr, true};
+      t = Local{nullptr, 0, nullptr, true};
       if (rec != nullptr) rec->in_use.store(false, std::memory_order_release);
     }
   };
@@ -397,11 +358,12 @@ class CellSpace {
         owner.armed = true;
       }
       Array* a = s.cover(t.rec, index);
-      thread_views().view[kPrivateView] = CellView{a->cells(), 0, a->capacity};
+      t.cells = a->cells();
+      t.capacity = a->capacity;
     } catch (...) {
       return;  // Out of memory: this count is dropped, nothing else.
     }
-    Cell& c = thread_views().view[kPrivateView].cells[index];
+    Cell& c = t.cells[index];
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
 
@@ -445,9 +407,20 @@ class SharedCells {
   ~SharedCells() = default;
 };
 
+// The calling thread's slot in the shared store it last counted into: the
+// store's process-unique id (never reused; 0: none) and the slot's cells.
+struct SharedLocal {
+  std::uint64_t store_id;
+  CellSpace::Cell* cells;
+};
+inline SharedLocal& shared_local() noexcept {
+  static thread_local SharedLocal t{0, nullptr};
+  return t;
+}
+
 // One reserved cell index, released on destruction; or a cell of a shared
-// store (a metric of a shared registry). add() is CellSpace::try_add() on
-// the cell's view: the same instructions for both, no branch on which.
+// store (a metric of a shared registry), which add() reaches through the
+// calling thread's cached slot: the same loads as a private add.
 class CellIndex {
  public:
   // Where a shared cell is: its store, the store's id, the cell's index.
@@ -457,48 +430,42 @@ class CellIndex {
     std::uint32_t index;
   };
 
-  // The key of a shared store's cell `index` in view kSharedView.
-  static constexpr std::uint64_t shared_key(std::uint64_t store_id,
-                                            std::uint32_t index) noexcept {
-    return store_id << 32 | index;
-  }
-
-  CellIndex() : key_(CellSpace::instance().reserve()) {}
+  CellIndex() : index_(CellSpace::instance().reserve()) {}
   explicit CellIndex(Shared s) noexcept
-      : key_(shared_key(s.store_id, s.index)),
-        view_(kSharedView),
-        shared_(s.store) {}
+      : index_(s.index), shared_(s.store), shared_id_(s.store_id) {}
   ~CellIndex() {
-    if (shared_ == nullptr) CellSpace::instance().release(index());
+    if (shared_ == nullptr) CellSpace::instance().release(index_);
   }
   CellIndex(const CellIndex&) = delete;
   CellIndex& operator=(const CellIndex&) = delete;
 
+  // No branch hint here: gcc lays out whichever path is hinted as fall-through
+  // and the other as a jump away and back. Hinting the private path made a
+  // private mark ~0.25 ns faster and a shared one ~0.4 ns slower (shared /
+  // private 1.4-1.75 against ~1.0, issue 14's bound 1.5; bench_shared.cpp).
   STATUSZ_ALWAYS_INLINE void add(std::uint64_t n) const noexcept {
-    if (STATUSZ_LIKELY(CellSpace::try_add(view_, key_, n))) return;
-    add_slow(n);
+    if (shared_ == nullptr) {
+      CellSpace::add(index_, n);
+      return;
+    }
+    SharedLocal& t = shared_local();
+    if (t.store_id == shared_id_) {
+      CellSpace::bump(t.cells[index_], n);
+      return;
+    }
+    shared_->add_slow(index_, n);
   }
   std::uint64_t sum() const noexcept {
-    if (shared_ != nullptr) return shared_->value(index());
-    return CellSpace::instance().sum(index());
+    if (shared_ != nullptr) return shared_->value(index_);
+    return CellSpace::instance().sum(index_);
   }
-  std::uint32_t index() const noexcept {
-    return static_cast<std::uint32_t>(key_);
-  }
+  std::uint32_t index() const noexcept { return index_; }
   SharedCells* shared() const noexcept { return shared_; }
 
  private:
-  STATUSZ_NOINLINE_COLD void add_slow(std::uint64_t n) const noexcept {
-    if (shared_ != nullptr) {
-      shared_->add_slow(index(), n);
-    } else {
-      CellSpace::add(index(), n);
-    }
-  }
-
-  std::uint64_t key_;
-  std::uint32_t view_ = kPrivateView;
+  std::uint32_t index_;
   SharedCells* shared_ = nullptr;
+  std::uint64_t shared_id_ = 0;
 };
 
 }  // namespace statusz::detail

@@ -616,18 +616,9 @@ class SharedStore final : public SharedCells,
     return *t;
   }
 
-  // Ids are below 2^32: a shared cell's key is id << 32 | index
-  // (detail::CellIndex::shared_key), so a process opens at most 2^32 - 1
-  // stores in its life.
-  static std::uint64_t next_id() {
+  static std::uint64_t next_id() noexcept {
     static std::atomic<std::uint64_t> next{1};
-    const std::uint64_t id = next.fetch_add(1, std::memory_order_relaxed);
-    if (id > UINT32_MAX) {
-      throw SharedStoreError(
-          "statusz: this process has opened 2^32 - 1 shared stores, the most "
-          "it can");
-    }
-    return id;
+    return next.fetch_add(1, std::memory_order_relaxed);
   }
 
   // The calling thread's slots, one per store it counted into.
@@ -635,7 +626,7 @@ class SharedStore final : public SharedCells,
     std::vector<std::pair<std::uint64_t, std::uint32_t>> list;
     bool exited = false;
     ~ThreadSlots() {
-      thread_views().view[kSharedView] = CellView{nullptr, 0, 0};
+      shared_local() = SharedLocal{0, nullptr};
       exited = true;
       for (const auto& [id, s] : list) {
         table().with(id, [s = s](SharedStore& store) { store.park(s); });
@@ -652,7 +643,7 @@ class SharedStore final : public SharedCells,
     static const bool installed = [] {
       ForkGate::instance().add_child_handler([] {
         // The parent's slots are not this process's.
-        thread_views().view[kSharedView] = CellView{nullptr, 0, 0};
+        shared_local() = SharedLocal{0, nullptr};
         thread_slots().list.clear();
       });
       return true;
@@ -669,8 +660,7 @@ class SharedStore final : public SharedCells,
   }
 
   // The calling thread's cells in this store (claiming a slot the first
-  // time), cached in thread_views()'s kSharedView; nullptr: count into the
-  // common slot.
+  // time), cached in shared_local(); nullptr: count into the common slot.
   std::uint64_t* thread_cells() noexcept {
     try {
       ThreadSlots& ts = thread_slots();
@@ -687,9 +677,8 @@ class SharedStore final : public SharedCells,
       }
       auto* cells = reinterpret_cast<std::uint64_t*>(
           reinterpret_cast<char*>(&slot(s)) + sizeof(SlotHeader));
-      thread_views().view[kSharedView] =
-          CellView{reinterpret_cast<CellSpace::Cell*>(cells),
-                   CellIndex::shared_key(id_, 0), h_->max_cells};
+      shared_local() =
+          SharedLocal{id_, reinterpret_cast<CellSpace::Cell*>(cells)};
       return cells;
     } catch (...) {
       return nullptr;
