@@ -35,8 +35,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #if __has_include(<unistd.h>)
@@ -45,6 +45,7 @@
 
 #include "clock.hpp"
 #include "counter.hpp"
+#include "detail/hash.hpp"
 #include "detail/utf8.hpp"
 #include "document.hpp"
 #include "gauge.hpp"
@@ -163,16 +164,19 @@ class Registry {
   Meter& meter(std::string_view path) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Meter, [&](Node& n) {
-              if (shared_) {
-                const auto r = shared_register(
-                    path, detail::SharedStore::kMeter, CounterMode::Sum);
-                n.meter = std::make_unique<Meter>(*clock_, r.cell, *r.meter,
-                                                  *shared_);
-              } else {
-                n.meter = std::make_unique<Meter>(*clock_);
-              }
-            }).meter;
+    return get_or_create(path, Kind::Meter,
+                         [&](Node& n) {
+                           if (shared_) {
+                             const auto r = shared_register(
+                                 path, detail::SharedStore::kMeter,
+                                 CounterMode::Sum);
+                             n.metric = std::make_unique<Meter>(
+                                 *clock_, r.cell, *r.meter, *shared_);
+                           } else {
+                             n.metric = std::make_unique<Meter>(*clock_);
+                           }
+                         })
+        .get<Meter>();
   }
 
   // `mode` matters on a shared registry only (how the pool's processes'
@@ -180,15 +184,18 @@ class Registry {
   Counter& counter(std::string_view path, CounterMode mode = CounterMode::Sum) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Counter, [&](Node& n) {
-              if (shared_) {
-                n.counter = std::make_unique<Counter>(
-                    shared_register(path, detail::SharedStore::kCounter, mode)
-                        .cell);
-              } else {
-                n.counter = std::make_unique<Counter>();
-              }
-            }).counter;
+    return get_or_create(path, Kind::Counter,
+                         [&](Node& n) {
+                           if (shared_) {
+                             n.metric = std::make_unique<Counter>(
+                                 shared_register(
+                                     path, detail::SharedStore::kCounter, mode)
+                                     .cell);
+                           } else {
+                             n.metric = std::make_unique<Counter>();
+                           }
+                         })
+        .get<Counter>();
   }
 
   // max_keys applies when the keyed counter is created; an existing one is
@@ -199,20 +206,23 @@ class Registry {
                       std::size_t max_keys = KeyedCounter::kDefaultMaxKeys) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::KeyedCounter, [&](Node& n) {
-              if (shared_) {
-                if (max_keys == 0) {
-                  throw std::invalid_argument(
-                      "statusz: KeyedCounter max_keys must be > 0");
-                }
-                n.keyed = std::make_unique<KeyedCounter>(
-                    shared_register(path, detail::SharedStore::kKeyed,
-                                    CounterMode::Sum, max_keys)
-                        .keyed);
-              } else {
-                n.keyed = std::make_unique<KeyedCounter>(max_keys);
-              }
-            }).keyed;
+    return get_or_create(
+               path, Kind::KeyedCounter,
+               [&](Node& n) {
+                 if (shared_) {
+                   if (max_keys == 0) {
+                     throw std::invalid_argument(
+                         "statusz: KeyedCounter max_keys must be > 0");
+                   }
+                   n.metric = std::make_unique<KeyedCounter>(
+                       shared_register(path, detail::SharedStore::kKeyed,
+                                       CounterMode::Sum, max_keys)
+                           .keyed);
+                 } else {
+                   n.metric = std::make_unique<KeyedCounter>(max_keys);
+                 }
+               })
+        .get<KeyedCounter>();
   }
 
   // window_ticks (the sliding window, in 5-s ticks) applies when the
@@ -222,20 +232,26 @@ class Registry {
       std::size_t window_ticks = Histogram::kDefaultWindowTicks) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Histogram, [&](Node& n) {
-              refuse_if_shared("histograms", path);
-              n.histogram = std::make_unique<Histogram>(*clock_, window_ticks);
-            }).histogram;
+    return get_or_create(path, Kind::Histogram,
+                         [&](Node& n) {
+                           refuse_if_shared("histograms", path);
+                           n.metric = std::make_unique<Histogram>(*clock_,
+                                                                  window_ticks);
+                         })
+        .get<Histogram>();
   }
 
   Timer& timer(std::string_view path,
                std::size_t window_ticks = Histogram::kDefaultWindowTicks) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return *get_or_create(path, Kind::Timer, [&](Node& n) {
-              refuse_if_shared("timers", path);
-              n.timer = std::make_unique<Timer>(*clock_, window_ticks);
-            }).timer;
+    return get_or_create(path, Kind::Timer,
+                         [&](Node& n) {
+                           refuse_if_shared("timers", path);
+                           n.metric =
+                               std::make_unique<Timer>(*clock_, window_ticks);
+                         })
+        .get<Timer>();
   }
 
   // Registers (or replaces the function of) a gauge.
@@ -247,11 +263,11 @@ class Registry {
     std::lock_guard<std::mutex> g(mu_);
     bool created = false;
     Node& n = get_or_create(path, Kind::Gauge, [&](Node& fresh) {
-      fresh.gauge = std::make_unique<Gauge>(std::move(fn));
+      fresh.metric = std::make_unique<Gauge>(std::move(fn));
       created = true;
     });
-    if (!created) replaced = n.gauge->exchange_function(std::move(fn));
-    return *n.gauge;
+    if (!created) replaced = n.get<Gauge>().exchange_function(std::move(fn));
+    return n.get<Gauge>();
   }
 
   // A gauge of errors / (errors + successes) over 5-minute rates.
@@ -424,29 +440,51 @@ class Registry {
   struct Node {
     std::string name;
     Kind kind = Kind::Group;
-    std::vector<std::unique_ptr<Node>> children;
-    // By name, once there are many children (views of their names).
-    std::unordered_map<std::string_view, Node*> index;
-    std::unique_ptr<Probe> probe;
     unsigned health_groups = 0;  // of the probe: health_group_bit()s
-    std::unique_ptr<Meter> meter;
-    std::unique_ptr<Counter> counter;
-    std::unique_ptr<KeyedCounter> keyed;
-    std::unique_ptr<Gauge> gauge;
-    std::unique_ptr<Histogram> histogram;
-    std::unique_ptr<Timer> timer;
+    std::vector<std::unique_ptr<Node>> children;
+    // By name, once there are many children: an open-addressing table of
+    // them (linear probing, at most half full, a power of two in size),
+    // hashed by name; null until then (a leaf pays 8 bytes for it).
+    std::unique_ptr<std::vector<Node*>> index;
+    std::unique_ptr<Probe> probe;
+    // A leaf's metric, of the type its kind says (monostate: a group).
+    std::variant<std::monostate, std::unique_ptr<Meter>,
+                 std::unique_ptr<Counter>, std::unique_ptr<KeyedCounter>,
+                 std::unique_ptr<Gauge>, std::unique_ptr<Histogram>,
+                 std::unique_ptr<Timer>>
+        metric;
 
     static constexpr std::size_t kIndexFrom = 16;
 
+    template <class T>
+    T& get() const {
+      return *std::get<std::unique_ptr<T>>(metric);
+    }
+
+    static std::size_t slot_of(std::string_view name) noexcept {
+      return static_cast<std::size_t>(
+          detail::hash_bytes(name, detail::process_hash_seed()));
+    }
+
     Node* child(std::string_view part) const {
-      if (!index.empty()) {
-        const auto it = index.find(part);
-        return it == index.end() ? nullptr : it->second;
+      if (index != nullptr) {
+        const std::vector<Node*>& t = *index;
+        const std::size_t mask = t.size() - 1;
+        for (std::size_t i = slot_of(part) & mask;; i = (i + 1) & mask) {
+          if (t[i] == nullptr) return nullptr;
+          if (t[i]->name == part) return t[i];
+        }
       }
       for (const auto& c : children) {
         if (c->name == part) return c.get();
       }
       return nullptr;
+    }
+    static void place(std::vector<Node*>& t, Node* c) noexcept {
+      const std::size_t mask = t.size() - 1;
+      std::size_t i = slot_of(c->name) & mask;
+      while (t[i] != nullptr) i = (i + 1) & mask;
+      t[i] = c;
     }
     // Links `c` as the last child. Strong guarantee: on a throw, nothing
     // changed (and `c` is destroyed by the caller).
@@ -455,18 +493,16 @@ class Registry {
       if (children.size() == children.capacity()) {
         children.reserve(2 * children.size() + 1);
       }
-      if (children.size() + 1 >= kIndexFrom) {
-        if (index.empty()) {
-          std::unordered_map<std::string_view, Node*> built;
-          built.reserve(children.size() * 2 + 2);
-          for (const auto& existing : children) {
-            built.emplace(existing->name, existing.get());
-          }
-          built.emplace(c->name, c.get());
-          index.swap(built);
-        } else {
-          index.emplace(c->name, c.get());
+      const std::size_t n = children.size() + 1;
+      if (n >= kIndexFrom) {
+        if (index == nullptr || 2 * n > index->size()) {
+          std::size_t size = 2 * kIndexFrom;
+          while (size < 2 * n) size *= 2;
+          auto built = std::make_unique<std::vector<Node*>>(size, nullptr);
+          for (const auto& existing : children) place(*built, existing.get());
+          index = std::move(built);
         }
+        place(*index, c.get());
       }
       children.push_back(std::move(c));  // capacity reserved: cannot throw
     }
@@ -718,26 +754,27 @@ class Registry {
             NodeView{*p.name, path, n.kind, depth, p.children.size(), nullptr});
         break;
       case Kind::Meter:
-        v.meter(view, n.meter->snapshot());
+        v.meter(view, n.get<Meter>().snapshot());
         break;
       case Kind::Counter:
-        v.counter(view, n.counter->value());
+        v.counter(view, n.get<Counter>().value());
         break;
       case Kind::KeyedCounter:
-        v.keyed(view, *n.keyed);
+        v.keyed(view, n.get<KeyedCounter>());
         break;
       case Kind::Gauge: {
-        const std::shared_ptr<const GaugeExposition> e = n.gauge->exposition();
+        const std::shared_ptr<const GaugeExposition> e =
+            n.get<Gauge>().exposition();
         NodeView gauge_view = view;
         gauge_view.exposition = e.get();
-        v.gauge(gauge_view, n.gauge->value());
+        v.gauge(gauge_view, n.get<Gauge>().value());
         break;
       }
       case Kind::Histogram:
-        v.histogram(view, n.histogram->snapshot());
+        v.histogram(view, n.get<Histogram>().snapshot());
         break;
       case Kind::Timer:
-        v.timer(view, n.timer->snapshot());
+        v.timer(view, n.get<Timer>().snapshot());
         break;
     }
     path.resize(mark);
