@@ -278,6 +278,51 @@ TEST(Registry, ManyChildrenAreFoundInRegistrationOrder) {
   }
 }
 
+// A group's name index (from 16 children: an open-addressing table that
+// doubles while it grows) finds every child of every kind, including names
+// that are prefixes or extensions of one another, and nothing else.
+TEST(Registry, AGroupOfThousandsOfChildrenFindsEachAndNoOther) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  constexpr int kChildren = 5000;
+  std::vector<void*> made;
+  const auto name = [](int i) {
+    // "n7", "n7x", "n77", ...: shared prefixes, different lengths.
+    return std::string("g.n") + std::to_string(i % 1000) +
+           std::string(static_cast<std::size_t>(i / 1000), 'x');
+  };
+  for (int i = 0; i < kChildren; ++i) {
+    if (i % 3 == 0) {
+      made.push_back(&reg.counter(name(i)));
+    } else if (i % 3 == 1) {
+      made.push_back(&reg.meter(name(i)));
+    } else {
+      made.push_back(&reg.keyed(name(i)));
+    }
+  }
+  for (int i = 0; i < kChildren; ++i) {
+    const auto at = static_cast<std::size_t>(i);
+    if (i % 3 == 0) {
+      EXPECT_EQ(static_cast<void*>(&reg.counter(name(i))), made[at]);
+      EXPECT_THROW(reg.meter(name(i)), KindError);
+    } else if (i % 3 == 1) {
+      EXPECT_EQ(static_cast<void*>(&reg.meter(name(i))), made[at]);
+    } else {
+      EXPECT_EQ(static_cast<void*>(&reg.keyed(name(i))), made[at]);
+    }
+  }
+  EXPECT_FALSE(reg.contains("g.n1000"));
+  EXPECT_FALSE(reg.contains("g.n7xxxxx"));
+  EXPECT_FALSE(reg.contains("g.n"));
+  EXPECT_FALSE(reg.contains("g.x"));
+  const Value doc = reg.snapshot(true);
+  const Object& g = member(doc, "g").as_object();
+  ASSERT_EQ(g.size(), static_cast<std::size_t>(kChildren));
+  for (int i = 0; i < kChildren; ++i) {
+    EXPECT_EQ("g." + g[static_cast<std::size_t>(i)].first, name(i));
+  }
+}
+
 // The one read walk: groups open and close around their children, in
 // document order, with each metric's snapshot and each probe's report.
 TEST(Registry, VisitShowsEveryNodeInDocumentOrder) {
