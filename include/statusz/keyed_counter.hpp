@@ -101,14 +101,7 @@ class KeyedCounter {
       : max_keys_(max_keys),
         max_key_bytes_(std::max(max_key_bytes, kOverflowKey.size())),
         seed_(detail::hash_bytes("statusz", detail::process_hash_seed())) {
-    if (max_keys == 0) {
-      throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
-    }
-    order_blocks_ = std::make_unique<std::atomic<Block*>[]>(block_count());
-    std::lock_guard<std::mutex> g(mu_);
-    tables_.push_back(new_table(16));
-    table_.store(tables_.back(), std::memory_order_relaxed);
-    overflow_ = insert_locked(kOverflowKey, hash(kOverflowKey));
+    start(kNoCell);
   }
 
   // A keyed counter of a shared registry (see the header comment).
@@ -123,14 +116,7 @@ class KeyedCounter {
         first_cell_(shared.first_cell),
         dropped_(detail::CellIndex::Shared{shared.cells, shared.store_id,
                                            shared.first_cell + 1}) {
-    if (max_keys_ == 0) {
-      throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
-    }
-    order_blocks_ = std::make_unique<std::atomic<Block*>[]>(block_count());
-    std::lock_guard<std::mutex> g(mu_);
-    tables_.push_back(new_table(16));
-    table_.store(tables_.back(), std::memory_order_relaxed);
-    overflow_ = insert_locked(kOverflowKey, hash(kOverflowKey), first_cell_);
+    start(first_cell_);
   }
 
   ~KeyedCounter() {
@@ -430,6 +416,20 @@ class KeyedCounter {
   // `shared_cell`: the node's cell in the shared store; kNoCell: reserves a
   // cell of detail::CellSpace.
   static constexpr std::uint32_t kNoCell = UINT32_MAX;
+  // What both constructors do once the members are set: check max_keys,
+  // make the first table and insert the overflow key (in `overflow_cell` of
+  // the store for a shared counter, kNoCell for a private one).
+  void start(std::uint32_t overflow_cell) {
+    if (max_keys_ == 0) {
+      throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
+    }
+    order_blocks_ = std::make_unique<std::atomic<Block*>[]>(block_count());
+    std::lock_guard<std::mutex> g(mu_);
+    tables_.push_back(new_table(16));
+    table_.store(tables_.back(), std::memory_order_relaxed);
+    overflow_ = insert_locked(kOverflowKey, hash(kOverflowKey), overflow_cell);
+  }
+
   const Node* insert_locked(std::string_view key, std::uint64_t h,
                             std::uint32_t shared_cell = kNoCell) {
     const std::size_t n = count_.load(std::memory_order_relaxed);
