@@ -120,24 +120,20 @@ void base_atomic_fetch_add(benchmark::State& state) {
 // reference is to the counter's own cell, added to in place
 // (CellSpace::bump, the instruction a mark ends with); it shows what reaching
 // a cell through a reloaded address costs on this CPU, library aside.
-std::atomic<std::uint64_t>& static_ref_atomic() {
-  static auto* a = new AtomicSlot();
-  return a->value;
+// A fresh (leaked) cache line's atomic: each static reference gets its own.
+std::atomic<std::uint64_t>& new_atomic_slot() {
+  return (new AtomicSlot())->value;
 }
 void base_atomic_fetch_add_static_ref(benchmark::State& state) {
   for (auto _ : state) {
-    static auto& a = static_ref_atomic();
+    static auto& a = new_atomic_slot();
     a.fetch_add(1, std::memory_order_relaxed);
   }
   finish(state);
 }
-statusz::detail::CellSpace::Cell& static_ref_cell() {
-  static auto* c = new AtomicSlot();
-  return c->value;
-}
 void floor_cell_add_static_ref(benchmark::State& state) {
   for (auto _ : state) {
-    static auto& c = static_ref_cell();
+    static statusz::detail::CellSpace::Cell& c = new_atomic_slot();
     statusz::detail::CellSpace::bump(c, 1);
   }
   finish(state);
