@@ -2,9 +2,16 @@
 // (issue 12's table, checked by bench/check.py):
 //  - base: one relaxed fetch_add on one shared atomic (the floor of any shared
 //    counter);
-//  - mutex: a std::mutex-guarded bucket array + sum, what prometheus-cpp's
-//    Histogram::Observe does (same bucket index as statusz, bucket_of(), so
-//    only the synchronisation differs);
+//  - prometheus-cpp: what its Histogram::Observe does (core/src/histogram.cc
+//    and gauge.cc, v1.2): the first exported bound >= the value by
+//    std::lower_bound, then, under a std::mutex, the sum and the bucket's
+//    count, each a std::atomic<double> added to by a compare-exchange loop;
+//    the bounds are statusz's default exported timer bounds, the values the
+//    same durations in seconds (issue 12's "what prometheus-cpp's Observe
+//    does");
+//  - mutex: stricter than that, a std::mutex-guarded bucket array + sum with
+//    statusz's own bucket index (bucket_of()) and plain adds, so that only
+//    the synchronisation differs;
 //  - atomic buckets: a shared array of atomic buckets + atomic sum, each
 //    update two relaxed fetch_adds (HdrHistogram's concurrent recorder style);
 //  - statusz: Histogram::update().
@@ -16,6 +23,7 @@
 // over 3 decades (alloc_count.hpp).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -26,6 +34,7 @@
 #include <mutex>
 #include <random>
 #include <statusz/histogram.hpp>
+#include <statusz/prometheus.hpp>
 #include <statusz/timer.hpp>
 #include <thread>
 #include <vector>
@@ -67,6 +76,56 @@ void hist_base_fetch_add(benchmark::State& state) {
   std::size_t i = start_of(state);
   for (auto _ : state) {
     g_shared.fetch_add(v[i & (kValues - 1)], std::memory_order_relaxed);
+    benchmark::ClobberMemory();
+    ++i;
+  }
+  finish(state);
+}
+
+// The same values in seconds, as a prometheus-cpp user passes them.
+const std::vector<double>& seconds() {
+  static auto* s = [] {
+    auto* out = new std::vector<double>();
+    for (std::uint64_t ns : values()) out->push_back(static_cast<double>(ns) * 1e-9);
+    return out;
+  }();
+  return *s;
+}
+
+// prometheus-cpp's Counter is a Gauge: a std::atomic<double>, changed by a
+// compare-exchange loop.
+struct DoubleCounter {
+  std::atomic<double> value{0.0};
+  void increment(double by) {
+    double current = value.load();
+    while (!value.compare_exchange_weak(current, current + by)) {
+    }
+  }
+};
+struct PrometheusCppHistogram {
+  std::vector<double> bounds = statusz::PrometheusOptions{}.timer_bounds_seconds;
+  std::vector<DoubleCounter> counts = std::vector<DoubleCounter>(bounds.size() + 1);
+  DoubleCounter sum;
+  std::mutex mu;
+
+  void observe(double value) {
+    const auto bucket = static_cast<std::size_t>(
+        std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin());
+    std::lock_guard<std::mutex> g(mu);
+    sum.increment(value);
+    counts[bucket].increment(1.0);
+  }
+};
+PrometheusCppHistogram& prometheus_cpp_histogram() {
+  static auto* h = new PrometheusCppHistogram();
+  return *h;
+}
+void hist_base_prometheus_cpp(benchmark::State& state) {
+  PrometheusCppHistogram& h = prometheus_cpp_histogram();
+  const double* v = seconds().data();
+  std::size_t i = start_of(state);
+  for (auto _ : state) {
+    h.observe(v[i & (kValues - 1)]);
     benchmark::ClobberMemory();
     ++i;
   }
@@ -229,6 +288,7 @@ void mem_histogram(benchmark::State& state) {
 
 [[maybe_unused]] const bool registered = [] {
   register_hot("hist/base/fetch_add", hist_base_fetch_add);
+  register_hot("hist/base/prometheus_cpp_observe", hist_base_prometheus_cpp);
   register_hot("hist/base/mutex_buckets", hist_base_mutex);
   register_hot("hist/base/atomic_buckets", hist_base_atomic_buckets);
   register_hot("hist/statusz/update", hist_statusz_update);
