@@ -86,7 +86,8 @@ void hist_base_fetch_add(benchmark::State& state) {
 const std::vector<double>& seconds() {
   static auto* s = [] {
     auto* out = new std::vector<double>();
-    for (std::uint64_t ns : values()) out->push_back(static_cast<double>(ns) * 1e-9);
+    for (std::uint64_t ns : values())
+      out->push_back(static_cast<double>(ns) * 1e-9);
     return out;
   }();
   return *s;
@@ -103,8 +104,10 @@ struct DoubleCounter {
   }
 };
 struct PrometheusCppHistogram {
-  std::vector<double> bounds = statusz::PrometheusOptions{}.timer_bounds_seconds;
-  std::vector<DoubleCounter> counts = std::vector<DoubleCounter>(bounds.size() + 1);
+  std::vector<double> bounds =
+      statusz::PrometheusOptions{}.timer_bounds_seconds;
+  std::vector<DoubleCounter> counts =
+      std::vector<DoubleCounter>(bounds.size() + 1);
   DoubleCounter sum;
   std::mutex mu;
 
