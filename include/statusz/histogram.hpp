@@ -26,20 +26,21 @@
 //
 // Cost: update() is a count of leading zeros (`lzcnt`, see
 // detail::HistogramIndex), two shifts, and two adds (the value's bucket and
-// its row's sum) to a row of a shard owned by the calling thread, reached
-// through that thread's own cell in detail::CellSpace: no lock, no atomic
-// read-modify-write, no system call, no clock read, nothing written that
-// another writer writes. 25 instructions, 5 of them compare-and-branch pairs
-// (the thread's array, the shard, the row, a new minimum, a new maximum), the
-// slow path out of line: 0.79-1.02 relaxed shared fetch_adds at gcc -O2
-// and -O3 on a loaded 2-core AMD EPYC (bench/README.md). A thread's first
+// one of its row's four partial sums) to a row of a shard owned by the
+// calling thread, reached through that thread's own cell in
+// detail::CellSpace: no lock, no atomic read-modify-write, no system call, no
+// clock read, nothing written that another writer writes. 25 instructions, 5
+// of them compare-and-branch pairs (the thread's array, the shard, the row, a
+// new minimum, a new maximum), the slow path out of line: 0.88-1.11 relaxed
+// shared fetch_adds at gcc -O2 and -O3 on a 2-core AMD EPYC, 7.6-9.5 times
+// faster than prometheus-cpp's Observe (bench/README.md). A thread's first
 // update of a histogram allocates its shard (512 bytes), and its first value
-// in each power of two from 128 a row of 64 counts and their sum (520 bytes;
-// 128 counts and a sum, 1032 bytes, for 0..127): values over 3 decades cost
-// ~6.4 KiB per writing thread. snapshot() and the ticks take the histogram's
-// mutex (writers never do) and read every shard: O(threads * rows), 5-12 us
-// for 8 threads over 3 decades. Memory for the window: 16 bytes per
-// non-empty bucket per interval.
+// in each power of two from 128 a row of 64 counts and 4 partial sums (544
+// bytes; 128 counts and 4 sums, 1056 bytes, for 0..127): values over 3
+// decades cost ~6.6 KiB per writing thread. snapshot() and the ticks take the
+// histogram's mutex (writers never do) and read every shard: O(threads *
+// rows), 5-12 us for 8 threads over 3 decades. Memory for the window: 16
+// bytes per non-empty bucket per interval.
 // Thread-safety: every member is safe to call from any thread. A Histogram
 // must not be destroyed while another thread updates or reads it, nor outlive
 // its clock. Shards of exited threads are handed, with their counts, to the
@@ -310,17 +311,27 @@ class Histogram final : private detail::Tickable {
   static constexpr std::size_t row_cells(unsigned lz) noexcept {
     return lz == kExactRow ? 2 * kSubBuckets : kSubBuckets;
   }
-  // After a row's counts, at row[kRowSum], the sum of its values: one sum
-  // per row, not per shard, so that consecutive values in different rows do
-  // not wait for each other's add to the same memory.
+  // After a row's counts, from row[kRowSum], kRowSums partial sums of its
+  // values: a value adds to the one its bucket's place in the row picks
+  // (at & 3). An add to memory waits for the previous add to the same
+  // address (a store-to-load forward, ~6 cycles here), so one sum per thread
+  // made every update wait for the one before, and one sum per row every
+  // update after one in the same power of two: what a run of similar
+  // values (latencies of one endpoint, a sorted input) gives. With four,
+  // consecutive values chain only in buckets four apart or in the same
+  // bucket, whose count chains anyway (bench/README.md, issue 12).
   static constexpr std::ptrdiff_t kRowSum = kSubBuckets;
+  static constexpr std::size_t kRowSums = 4;
+  static constexpr std::ptrdiff_t sum_slot(std::ptrdiff_t at) noexcept {
+    return kRowSum + (at & static_cast<std::ptrdiff_t>(kRowSums - 1));
+  }
 
-  // A row's cells: whole cache lines of their own (zeroed).
+  // A row's counts and sums: whole cache lines of their own (zeroed).
   static Cell* make_row(unsigned lz) {
-    void* raw = ::operator new ((row_cells(lz) + 1) * sizeof(Cell),
-                                std::align_val_t{64});
+    const std::size_t n = row_cells(lz) + kRowSums;
+    void* raw = ::operator new (n * sizeof(Cell), std::align_val_t{64});
     auto* cells = static_cast<Cell*>(raw);
-    for (std::size_t k = 0; k <= row_cells(lz); ++k) new (&cells[k]) Cell(0);
+    for (std::size_t k = 0; k < n; ++k) new (&cells[k]) Cell(0);
     return cells + row_before(lz);
   }
   static void free_row(Cell* row, unsigned lz) noexcept {
@@ -342,7 +353,7 @@ class Histogram final : private detail::Tickable {
     STATUSZ_ALWAYS_INLINE void record(Cell* row, std::ptrdiff_t at,
                                       std::uint64_t value) noexcept {
       detail::CellSpace::bump(row[at], 1);
-      detail::CellSpace::bump(row[kRowSum], value);
+      detail::CellSpace::bump(row[sum_slot(at)], value);
       // A new extreme is rare once a few values are in: the common case
       // falls through both tests without a taken branch.
       if (STATUSZ_UNLIKELY(value < min.load(std::memory_order_relaxed))) {
@@ -486,7 +497,9 @@ class Histogram final : private detail::Tickable {
         for (std::size_t k = 0; k < n; ++k) {
           counts[k] += row[k].load(std::memory_order_relaxed);
         }
-        t.sum += row[n].load(std::memory_order_relaxed);
+        for (std::size_t k = n; k < n + kRowSums; ++k) {
+          t.sum += row[k].load(std::memory_order_relaxed);
+        }
       }
       if (!any) continue;
       const std::size_t first = row_first_bucket(lz);
