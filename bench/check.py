@@ -303,6 +303,14 @@ def histogram_targets(r):
     out.append(Target("Histogram::update, 1 thread / shared relaxed fetch_add",
                       ratio, "<= 1.0", ratio <= 1.0,
                       f"{fmt(r.ns(u1))} ns vs {fmt(r.ns(fa))} ns", (u1, fa)))
+    us = hot("hist/statusz/update_narrow", 1)
+    if r.has(us):
+        # Context, not one of the issue's rows: values within one power of
+        # two (one endpoint's latencies), against the same baseline.
+        ratio = r.ns(us) / r.ns(fa)
+        out.append(Target("Histogram::update, values within one power of two / shared relaxed fetch_add",
+                          ratio, "<= 1.0", ratio <= 1.0,
+                          f"{fmt(r.ns(us))} ns vs {fmt(r.ns(fa))} ns", (us, fa)))
     out.append(scaling_target(r, "Histogram::update, 2 threads on one histogram", u1, u2, 1.8))
     pc1, pc2 = hot("hist/base/prometheus_cpp_observe", 1), hot("hist/base/prometheus_cpp_observe", 2)
     # The issue's row ("a std::mutex-guarded bucket array + sum, what
