@@ -193,9 +193,11 @@ statusz::Histogram& hot_histogram() {
   static auto* h = new statusz::Histogram(hist_clock());
   return *h;
 }
-void hist_statusz_update(benchmark::State& state) {
+// update() of one histogram over `table` (kValues values), cycling.
+void update_over(benchmark::State& state,
+                 const std::vector<std::uint64_t>& table) {
   statusz::Histogram& h = hot_histogram();
-  const std::uint64_t* v = values().data();
+  const std::uint64_t* v = table.data();
   std::size_t i = start_of(state);
   for (auto _ : state) {
     h.update(v[i & (kValues - 1)]);
@@ -203,6 +205,9 @@ void hist_statusz_update(benchmark::State& state) {
     ++i;
   }
   finish(state);
+}
+void hist_statusz_update(benchmark::State& state) {
+  update_over(state, values());
 }
 
 // Values within one power of two (uniform over [2^20, 2^21) ns, 1.05 to
@@ -222,15 +227,7 @@ const std::vector<std::uint64_t>& narrow_values() {
   return *v;
 }
 void hist_statusz_update_narrow(benchmark::State& state) {
-  statusz::Histogram& h = hot_histogram();
-  const std::uint64_t* v = narrow_values().data();
-  std::size_t i = start_of(state);
-  for (auto _ : state) {
-    h.update(v[i & (kValues - 1)]);
-    benchmark::ClobberMemory();
-    ++i;
-  }
-  finish(state);
+  update_over(state, narrow_values());
 }
 
 // ---- Timer::time()
