@@ -31,9 +31,10 @@
 // detail::CellSpace: no lock, no atomic read-modify-write, no system call, no
 // clock read, nothing written that another writer writes. 25 instructions, 5
 // of them compare-and-branch pairs (the thread's array, the shard, the row, a
-// new minimum, a new maximum), the slow path out of line: 0.88-1.11 relaxed
-// shared fetch_adds at gcc -O2 and -O3 on a 2-core AMD EPYC, 7.6-9.5 times
-// faster than prometheus-cpp's Observe (bench/README.md). A thread's first
+// new minimum, a new maximum), the slow path out of line: about one relaxed
+// shared fetch_add (0.88-1.40 in single runs at gcc -O2 and -O3 on a 2-core
+// AMD EPYC, medians of alternated runs 1.0), 6.7-9.5 times faster than
+// prometheus-cpp's Observe (bench/README.md). A thread's first
 // update of a histogram allocates its shard (512 bytes), and its first value
 // in each power of two from 128 a row of 64 counts and 4 partial sums (544
 // bytes; 128 counts and 4 sums, 1056 bytes, for 0..127): values over 3
