@@ -461,30 +461,28 @@ class Registry {
       return *std::get<std::unique_ptr<T>>(metric);
     }
 
-    static std::size_t slot_of(std::string_view name) noexcept {
-      return static_cast<std::size_t>(
-          detail::hash_bytes(name, detail::process_hash_seed()));
+    // The slot of `index` table t holding the child named `name`, or the
+    // empty one where it would go.
+    static std::size_t slot_for(const std::vector<Node*>& t,
+                                std::string_view name) noexcept {
+      const std::size_t mask = t.size() - 1;
+      std::size_t i = static_cast<std::size_t>(detail::hash_bytes(
+                          name, detail::process_hash_seed())) &
+                      mask;
+      while (t[i] != nullptr && t[i]->name != name) i = (i + 1) & mask;
+      return i;
     }
 
     Node* child(std::string_view part) const {
-      if (index != nullptr) {
-        const std::vector<Node*>& t = *index;
-        const std::size_t mask = t.size() - 1;
-        for (std::size_t i = slot_of(part) & mask;; i = (i + 1) & mask) {
-          if (t[i] == nullptr) return nullptr;
-          if (t[i]->name == part) return t[i];
-        }
-      }
+      if (index != nullptr) return (*index)[slot_for(*index, part)];
       for (const auto& c : children) {
         if (c->name == part) return c.get();
       }
       return nullptr;
     }
+    // Names are unique among children: a new one lands in an empty slot.
     static void place(std::vector<Node*>& t, Node* c) noexcept {
-      const std::size_t mask = t.size() - 1;
-      std::size_t i = slot_of(c->name) & mask;
-      while (t[i] != nullptr) i = (i + 1) & mask;
-      t[i] = c;
+      t[slot_for(t, c->name)] = c;
     }
     // Links `c` as the last child. Strong guarantee: on a throw, nothing
     // changed (and `c` is destroyed by the caller).
