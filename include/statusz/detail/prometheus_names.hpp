@@ -320,32 +320,30 @@ class PrometheusNames {
     }
   }
 
-  void insert(std::size_t i, std::uint64_t h) {
-    const std::string_view n = name(i);
+  // The slot holding name n (of hash h), or the empty one where it goes.
+  std::size_t slot_for(std::string_view n, std::uint64_t h) const noexcept {
     const std::uint32_t tag = tag_of(h);
-    for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
-      Slot& slot = slots_[s];
-      if (slot.entry == 0) {
-        slot = Slot{tag, static_cast<std::uint32_t>(i + 1)};
-        return;
-      }
-      const std::size_t first = slot.entry - 1;
-      if (slot.tag == tag && name(first) == n) {
-        dup_[first] = 1;
-        dup_[i] = 1;
-        return;
+    std::size_t s = h & mask_;
+    for (;; s = (s + 1) & mask_) {
+      const Slot& slot = slots_[s];
+      if (slot.entry == 0 || (slot.tag == tag && name(slot.entry - 1) == n)) {
+        return s;
       }
     }
   }
 
-  bool contains(std::string_view n) const noexcept {
-    const std::uint64_t h = hash_bytes(n);
-    const std::uint32_t tag = tag_of(h);
-    for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
-      const Slot& slot = slots_[s];
-      if (slot.entry == 0) return false;
-      if (slot.tag == tag && name(slot.entry - 1) == n) return true;
+  void insert(std::size_t i, std::uint64_t h) {
+    Slot& slot = slots_[slot_for(name(i), h)];
+    if (slot.entry == 0) {
+      slot = Slot{tag_of(h), static_cast<std::uint32_t>(i + 1)};
+      return;
     }
+    dup_[slot.entry - 1] = 1;
+    dup_[i] = 1;
+  }
+
+  bool contains(std::string_view n) const noexcept {
+    return slots_[slot_for(n, hash_bytes(n))].entry != 0;
   }
 
   // Whether family i must be renamed this round.
