@@ -71,16 +71,26 @@ inline std::size_t bucket_of(std::uint64_t x) {
   return ((57 - lz) << statusz::Histogram::kSubBucketBits) + ((x << lz) >> 57);
 }
 
-std::atomic<std::uint64_t> g_shared{0};
-void hist_base_fetch_add(benchmark::State& state) {
-  const std::uint64_t* v = values().data();
+// The loop every contender runs: op(value) for each iteration, the values
+// cycling over `table` (kValues of them) from the thread's start, with a
+// compiler barrier after each.
+template <class T, class Op>
+void cycle(benchmark::State& state, const std::vector<T>& table, Op op) {
+  const T* v = table.data();
   std::size_t i = start_of(state);
   for (auto _ : state) {
-    g_shared.fetch_add(v[i & (kValues - 1)], std::memory_order_relaxed);
+    op(v[i & (kValues - 1)]);
     benchmark::ClobberMemory();
     ++i;
   }
   finish(state);
+}
+
+std::atomic<std::uint64_t> g_shared{0};
+void hist_base_fetch_add(benchmark::State& state) {
+  cycle(state, values(), [](std::uint64_t x) {
+    g_shared.fetch_add(x, std::memory_order_relaxed);
+  });
 }
 
 // The same values in seconds, as a prometheus-cpp user passes them.
@@ -126,14 +136,7 @@ PrometheusCppHistogram& prometheus_cpp_histogram() {
 }
 void hist_base_prometheus_cpp(benchmark::State& state) {
   PrometheusCppHistogram& h = prometheus_cpp_histogram();
-  const double* v = seconds().data();
-  std::size_t i = start_of(state);
-  for (auto _ : state) {
-    h.observe(v[i & (kValues - 1)]);
-    benchmark::ClobberMemory();
-    ++i;
-  }
-  finish(state);
+  cycle(state, seconds(), [&h](double x) { h.observe(x); });
 }
 
 struct MutexHistogram {
@@ -147,19 +150,11 @@ MutexHistogram& mutex_histogram() {
 }
 void hist_base_mutex(benchmark::State& state) {
   MutexHistogram& h = mutex_histogram();
-  const std::uint64_t* v = values().data();
-  std::size_t i = start_of(state);
-  for (auto _ : state) {
-    const std::uint64_t x = v[i & (kValues - 1)];
-    {
-      std::lock_guard<std::mutex> g(h.mu);
-      ++h.buckets[bucket_of(x)];
-      h.sum += x;
-    }
-    benchmark::ClobberMemory();
-    ++i;
-  }
-  finish(state);
+  cycle(state, values(), [&h](std::uint64_t x) {
+    std::lock_guard<std::mutex> g(h.mu);
+    ++h.buckets[bucket_of(x)];
+    h.sum += x;
+  });
 }
 
 struct AtomicHistogram {
@@ -173,16 +168,10 @@ AtomicHistogram& atomic_histogram() {
 }
 void hist_base_atomic_buckets(benchmark::State& state) {
   AtomicHistogram& h = atomic_histogram();
-  const std::uint64_t* v = values().data();
-  std::size_t i = start_of(state);
-  for (auto _ : state) {
-    const std::uint64_t x = v[i & (kValues - 1)];
+  cycle(state, values(), [&h](std::uint64_t x) {
     h.buckets[bucket_of(x)].fetch_add(1, std::memory_order_relaxed);
     h.sum.fetch_add(x, std::memory_order_relaxed);
-    benchmark::ClobberMemory();
-    ++i;
-  }
-  finish(state);
+  });
 }
 
 statusz::ManualClock& hist_clock() {
@@ -193,21 +182,9 @@ statusz::Histogram& hot_histogram() {
   static auto* h = new statusz::Histogram(hist_clock());
   return *h;
 }
-// update() of one histogram over `table` (kValues values), cycling.
-void update_over(benchmark::State& state,
-                 const std::vector<std::uint64_t>& table) {
-  statusz::Histogram& h = hot_histogram();
-  const std::uint64_t* v = table.data();
-  std::size_t i = start_of(state);
-  for (auto _ : state) {
-    h.update(v[i & (kValues - 1)]);
-    benchmark::ClobberMemory();
-    ++i;
-  }
-  finish(state);
-}
 void hist_statusz_update(benchmark::State& state) {
-  update_over(state, values());
+  statusz::Histogram& h = hot_histogram();
+  cycle(state, values(), [&h](std::uint64_t x) { h.update(x); });
 }
 
 // Values within one power of two (uniform over [2^20, 2^21) ns, 1.05 to
@@ -227,7 +204,8 @@ const std::vector<std::uint64_t>& narrow_values() {
   return *v;
 }
 void hist_statusz_update_narrow(benchmark::State& state) {
-  update_over(state, narrow_values());
+  statusz::Histogram& h = hot_histogram();
+  cycle(state, narrow_values(), [&h](std::uint64_t x) { h.update(x); });
 }
 
 // ---- Timer::time()
