@@ -33,7 +33,7 @@
 // of them compare-and-branch pairs (the thread's array, the shard, the row, a
 // new minimum, a new maximum), the slow path out of line: about one relaxed
 // shared fetch_add (0.88-1.40 in single runs at gcc -O2 and -O3 on a 2-core
-// AMD EPYC, medians of alternated runs 1.0), 6.7-9.5 times faster than
+// AMD EPYC, median of ten runs 1.08), 6.0-9.7 times faster than
 // prometheus-cpp's Observe (bench/README.md). A thread's first
 // update of a histogram allocates its shard (512 bytes), and its first value
 // in each power of two from 128 a row of 64 counts and 4 partial sums (544
