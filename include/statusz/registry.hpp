@@ -4,6 +4,9 @@
 // Paths make the tree: meter("applications.servlet.requests.chatHttp.errors")
 // creates the groups `applications`, `servlet`, ... on the way. A probe at
 // "applications.runtime" gives that group its `status` and `durationMs`.
+// A path is non-empty UTF-8 of at most kMaxPathDepth (128) non-empty
+// segments; another throws std::invalid_argument (the walks recurse once per
+// segment, so depth is what bounds their stack).
 // Getters are get-or-create and return references valid for the registry's
 // lifetime (nothing is ever unregistered); asking for a path with another kind
 // than it has throws KindError naming the path and both kinds.
@@ -126,6 +129,8 @@ class Registry {
   // Names the document itself uses at its top level and in probed groups.
   static constexpr const auto& kTopLevelNames = document_names::kTopLevel;
   static constexpr const auto& kProbeNames = document_names::kProbe;
+  // The most segments a path may have (see the top of this file).
+  static constexpr std::size_t kMaxPathDepth = 128;
 
   explicit Registry(RegistryOptions options = {})
       : clock_(options.clock != nullptr ? options.clock : &default_clock()),
@@ -559,6 +564,11 @@ class Registry {
       if (part.empty()) {
         throw std::invalid_argument("statusz: empty segment in path '" +
                                     std::string(path) + "'");
+      }
+      if (parts.size() == kMaxPathDepth) {
+        throw std::invalid_argument("statusz: path has more than " +
+                                    std::to_string(kMaxPathDepth) +
+                                    " segments");
       }
       parts.push_back(part);
       if (dot == std::string_view::npos) break;

@@ -191,6 +191,30 @@ TEST(Registry, RejectsMalformedPathsAndReservedNames) {
   EXPECT_FALSE(reg.contains("status"));
 }
 
+// The walks recurse once per segment: depth is bounded where paths come
+// in, so a hostile path is an error, not a stack overflow when rendered.
+TEST(Registry, BoundsPathDepth) {
+  ManualClock clock;
+  Registry reg(options(clock));
+  const auto path_of = [](std::size_t segments) {
+    std::string p = "a";
+    for (std::size_t i = 1; i < segments; ++i) p += ".a";
+    return p;
+  };
+  const std::string deepest = path_of(Registry::kMaxPathDepth);
+  reg.meter(deepest).mark();
+  for (std::size_t n : {Registry::kMaxPathDepth + 1, std::size_t{20000}}) {
+    const std::string deeper = path_of(n);
+    EXPECT_THROW(reg.meter(deeper), std::invalid_argument) << n;
+    EXPECT_THROW(reg.contains(deeper), std::invalid_argument) << n;
+  }
+  EXPECT_THROW(reg.counter(deepest + ".b"), std::invalid_argument);
+  const nlohmann::json doc = nlohmann::json::parse(reg.to_json(true, false));
+  const nlohmann::json* n = &doc;
+  for (std::size_t i = 0; i < Registry::kMaxPathDepth; ++i) n = &n->at("a");
+  EXPECT_EQ(n->at("count"), 1);
+}
+
 const Value& member(const Value& v, const std::string& name) {
   for (const auto& [k, m] : v.as_object()) {
     if (k == name) return m;
