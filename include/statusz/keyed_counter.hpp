@@ -1,6 +1,7 @@
 // statusz::KeyedCounter: counts per key (errors per bot id), bounded.
 //
-// At most max_keys distinct keys (default 10 000) are admitted; past that,
+// At most max_keys distinct keys (default 10 000, at most kMaxKeysLimit = 2^24,
+// else std::invalid_argument) are admitted; past that,
 // counts for new keys go to the overflow key "__overflow__" (kOverflowKey) and
 // each such inc() adds one to dropped(). Keys longer than max_key_bytes
 // (default 256) go to the overflow key too. Keys that are not valid UTF-8 are
@@ -93,6 +94,10 @@ class KeyedCounter {
   };
 
   static constexpr std::size_t kDefaultMaxKeys = 10000;
+  // The largest max_keys: the key order index is reserved up front (8 bytes
+  // per 64 keys: 2 MiB here), and 2^24 keys of ~40 bytes each and more are
+  // gigabytes, an unbounded key (a request id) rather than a bound.
+  static constexpr std::size_t kMaxKeysLimit = std::size_t{1} << 24;
   static constexpr std::size_t kDefaultMaxKeyBytes = 256;
   static constexpr std::string_view kOverflowKey = "__overflow__";
 
@@ -244,7 +249,7 @@ class KeyedCounter {
   using Block = std::atomic<const Node*>;  // arrays of kBlockSize
 
   std::size_t block_count() const noexcept {
-    return (max_keys_ + 1 + kBlockSize - 1) / kBlockSize;
+    return max_keys_ / kBlockSize + 1;  // max_keys_ + 1 keys (the overflow)
   }
 
   STATUSZ_ALWAYS_INLINE std::uint64_t hash(
@@ -422,6 +427,11 @@ class KeyedCounter {
   void start(std::uint32_t overflow_cell) {
     if (max_keys_ == 0) {
       throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
+    }
+    if (max_keys_ > kMaxKeysLimit) {
+      throw std::invalid_argument(
+          "statusz: KeyedCounter max_keys must be <= " +
+          std::to_string(kMaxKeysLimit) + ", not " + std::to_string(max_keys_));
     }
     order_blocks_ = std::make_unique<std::atomic<Block*>[]>(block_count());
     std::lock_guard<std::mutex> g(mu_);

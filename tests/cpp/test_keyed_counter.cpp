@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <random>
 #include <statusz/keyed_counter.hpp>
@@ -115,6 +116,24 @@ TEST(KeyedCounter, ContainsTellsAdmittedKeys) {
 
 TEST(KeyedCounter, RejectsZeroMaxKeys) {
   EXPECT_THROW(KeyedCounter(0), std::invalid_argument);
+}
+
+// SIZE_MAX ("no limit") once wrapped the order index's size to 0 blocks,
+// and the first key was written past a zero-length array (an attack run).
+TEST(KeyedCounter, RejectsMaxKeysPastTheLimit) {
+  for (std::size_t n : {KeyedCounter::kMaxKeysLimit + 1,
+                        std::numeric_limits<std::size_t>::max() - 63,
+                        std::numeric_limits<std::size_t>::max()}) {
+    EXPECT_THROW(KeyedCounter{n}, std::invalid_argument) << n;
+  }
+  // The limit itself, and a max_keys that fills its last block exactly.
+  for (std::size_t n : {KeyedCounter::kMaxKeysLimit, std::size_t{63},
+                        std::size_t{64}}) {
+    KeyedCounter k(n);
+    for (std::size_t i = 0; i < 130; ++i) k.inc("k" + std::to_string(i));
+    EXPECT_EQ(k.size(), std::min<std::size_t>(n, 130)) << n;
+    EXPECT_EQ(k.dropped(), n < 130 ? 130 - n : 0) << n;
+  }
 }
 
 TEST(KeyedCounter, ConcurrentIncOfSharedAndNewKeysIsExact) {

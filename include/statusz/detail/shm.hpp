@@ -500,7 +500,7 @@ class SharedStore final : public SharedCells,
   static constexpr std::size_t kMaxKeyBytes = KeyedCounter::kDefaultMaxKeyBytes;
   static constexpr std::size_t kKeyStride =
       (4 + kMaxKeyBytes + 7) & ~std::size_t{7};
-  static constexpr std::size_t kMaxKeys = 1u << 24;
+  static constexpr std::size_t kMaxKeys = KeyedCounter::kMaxKeysLimit;
 
   struct Header {
     char magic[8];
