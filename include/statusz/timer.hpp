@@ -53,7 +53,8 @@ class Timer {
 
   // Records the time from its creation to stop(), or to its destruction if
   // stop() was not called. Movable; a moved-from scope records nothing.
-  class Scope {
+  // [[nodiscard]]: `t.time();` alone would record an empty interval.
+  class [[nodiscard]] Scope {
    public:
     explicit Scope(Timer& t) noexcept
         : timer_(&t), start_(t.meter_.clock().now()) {}
@@ -81,7 +82,7 @@ class Timer {
     Nanos start_;
   };
 
-  Scope time() noexcept { return Scope(*this); }
+  [[nodiscard]] Scope time() noexcept { return Scope(*this); }
 
   // Runs f() and records its duration, also when it throws; returns what f
   // returns.
