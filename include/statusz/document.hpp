@@ -95,16 +95,19 @@ inline Value meter_value(const MeterSnapshot& s) {
   return Value(std::move(o));
 }
 
-// The window's min, mean, max, stddev and quantiles, each times `scale`.
+// The window's min, mean, max, stddev and quantiles, each divided by
+// per_unit (1e6 for a timer: nanoseconds to milliseconds).
 inline void append_distribution(Object& o, const Distribution& w,
-                                double scale) {
+                                double per_unit) {
+  // Divided, not multiplied by the inverse: 100 ns is 1e-4 ms exactly as
+  // printed, where 100 * 1e-6 is 9.999999999999999e-05.
   namespace n = document_names;
-  o.emplace_back(std::string(n::kMin), static_cast<double>(w.min) * scale);
-  o.emplace_back(std::string(n::kMean), w.mean() * scale);
-  o.emplace_back(std::string(n::kMax), static_cast<double>(w.max) * scale);
-  o.emplace_back(std::string(n::kStddev), w.stddev() * scale);
+  o.emplace_back(std::string(n::kMin), static_cast<double>(w.min) / per_unit);
+  o.emplace_back(std::string(n::kMean), w.mean() / per_unit);
+  o.emplace_back(std::string(n::kMax), static_cast<double>(w.max) / per_unit);
+  o.emplace_back(std::string(n::kStddev), w.stddev() / per_unit);
   for (const auto& [name, q] : n::kQuantiles) {
-    o.emplace_back(std::string(name), w.quantile(q) * scale);
+    o.emplace_back(std::string(name), w.quantile(q) / per_unit);
   }
 }
 
@@ -113,7 +116,7 @@ inline Value timer_value(const TimerSnapshot& s) {
   Value v = meter_value(s.meter());
   Object d;
   d.reserve(4 + std::size(document_names::kQuantiles));
-  append_distribution(d, s.window, 1e-6);
+  append_distribution(d, s.window, 1e6);  // ns per ms
   Object o = std::move(v.as_object());
   o.emplace_back(std::string(document_names::kDurationMs), std::move(d));
   return Value(std::move(o));

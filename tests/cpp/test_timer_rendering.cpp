@@ -273,6 +273,21 @@ TEST(TimerRendering, DocumentShowsTimerAndHistogramOverTheWindow) {
   EXPECT_EQ(doc["app"]["sizes"]["p50"], 0.0);
 }
 
+// Durations below 128 ns are exact, and so are their milliseconds as
+// written: divided by 1e6, not multiplied by 1e-6 (once 9.999999999999999e-05).
+TEST(TimerRendering, ExactDurationsAreWrittenAsTheirMilliseconds) {
+  ManualClock clock;
+  Registry reg({&clock, "h", "1"});
+  Timer& t = reg.timer("app.latency");
+  t.update(Nanos(100));
+  t.update(Nanos(3));
+  const auto d =
+      nlohmann::json::parse(reg.to_json())["app"]["latency"]["durationMs"];
+  // The doubles nearest 3e-6 and 1e-4, exactly (a division is rounded once).
+  EXPECT_EQ(d["min"].get<double>(), 3e-6);
+  EXPECT_EQ(d["max"].get<double>(), 1e-4);
+}
+
 TEST(TimerRendering, VisitShowsTimersAndHistogramsInOrder) {
   ManualClock clock;
   Registry reg({&clock, "h", "1"});
