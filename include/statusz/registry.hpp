@@ -185,22 +185,26 @@ class Registry {
   }
 
   // `mode` matters on a shared registry only (how the pool's processes'
-  // values aggregate, shared.hpp); every process must ask with the same one.
+  // values aggregate, shared.hpp); every process must ask with the same one,
+  // and so must every call in one: another mode throws std::invalid_argument.
   Counter& counter(std::string_view path, CounterMode mode = CounterMode::Sum) {
     detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
     std::lock_guard<std::mutex> g(mu_);
-    return get_or_create(path, Kind::Counter,
-                         [&](Node& n) {
-                           if (shared_) {
-                             n.metric = std::make_unique<Counter>(
-                                 shared_register(
-                                     path, detail::SharedStore::kCounter, mode)
-                                     .cell);
-                           } else {
-                             n.metric = std::make_unique<Counter>();
-                           }
-                         })
-        .get<Counter>();
+    bool created = false;
+    Node& node = get_or_create(path, Kind::Counter, [&](Node& n) {
+      if (shared_) {
+        n.metric = std::make_unique<Counter>(
+            shared_register(path, detail::SharedStore::kCounter, mode).cell);
+      } else {
+        n.metric = std::make_unique<Counter>();
+      }
+      n.counter_mode = mode;
+      created = true;
+    });
+    if (!created && shared_ && node.counter_mode != mode) {
+      throw detail::SharedStore::mode_clash(path, node.counter_mode, mode);
+    }
+    return node.get<Counter>();
   }
 
   // max_keys applies when the keyed counter is created; an existing one is
@@ -446,6 +450,7 @@ class Registry {
     std::string name;
     Kind kind = Kind::Group;
     unsigned health_groups = 0;  // of the probe: health_group_bit()s
+    CounterMode counter_mode = CounterMode::Sum;  // a counter's, as created
     std::vector<std::unique_ptr<Node>> children;
     // By name, once there are many children: an open-addressing table of
     // them (linear probing, at most half full, a power of two in size),

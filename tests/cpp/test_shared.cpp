@@ -327,6 +327,10 @@ TEST(Shared, CounterModesAggregateLiveProcesses) {
         other.counter("most", CounterMode::Min);
       },
       std::invalid_argument);
+  // And so it is by the registry that has it, which once returned its
+  // counter as it was.
+  EXPECT_THROW(reg.counter("most", CounterMode::Min), std::invalid_argument);
+  EXPECT_EQ(&reg.counter("most", CounterMode::Max), &most);
   ::munmap(ready, sizeof(std::atomic<int>));
 }
 

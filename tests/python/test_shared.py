@@ -83,6 +83,9 @@ def test_counter_modes_and_kind_errors(name):
     top.set(4)
     with pytest.raises(ValueError, match="mode max"):
         statusz.Registry(shared=name).counter("top", mode="min")
+    with pytest.raises(ValueError, match="mode max, not min"):
+        reg.counter("top", mode="min")  # the same registry: refused too
+    assert reg.counter("top", mode="max") is top
     with pytest.raises(statusz.KindError):
         statusz.Registry(shared=name).meter("top")
     assert top.value == 4

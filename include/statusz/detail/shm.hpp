@@ -294,6 +294,17 @@ class SharedStore final : public SharedCells,
   }
   const Limits& limits() const noexcept { return limits_; }
 
+  // A shared counter asked for with another mode than it has (by another
+  // process, or by this one: Registry::counter()).
+  static std::invalid_argument mode_clash(std::string_view path,
+                                          CounterMode existing,
+                                          CounterMode requested) {
+    return std::invalid_argument(
+        "statusz: shared counter '" + std::string(path) +
+        "' is registered with mode " + std::string(to_string(existing)) +
+        ", not " + std::string(to_string(requested)));
+  }
+
   // Finds or creates the directory entry of `path`. A keyed counter's
   // max_keys applies when it is created (the pool's, then). Throws
   // std::invalid_argument (path too long, another mode) and SharedStoreError
@@ -319,11 +330,7 @@ class SharedStore final : public SharedCells,
         return r;
       }
       if (kind == kCounter && e.mode != static_cast<std::uint32_t>(mode)) {
-        throw std::invalid_argument(
-            "statusz: shared counter '" + std::string(path) +
-            "' is registered with mode " +
-            std::string(to_string(static_cast<CounterMode>(e.mode))) +
-            ", not " + std::string(to_string(mode)));
+        throw mode_clash(path, static_cast<CounterMode>(e.mode), mode);
       }
       return registration(i);
     }
