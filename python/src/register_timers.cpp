@@ -75,8 +75,10 @@ PyObject* one_arg(const char* fname, const char* name, PyObject* const* args,
   return args[0];
 }
 
-// An int >= 0 below 2^64 (TypeError / ValueError naming `what`).
-bool as_uint64(PyObject* o, const char* what, std::uint64_t& out) {
+// An int >= 0 below 2^64, or below 2^63 with `below_2_63` (TypeError /
+// ValueError naming `what` and the bound).
+bool as_uint64(PyObject* o, const char* what, std::uint64_t& out,
+               bool below_2_63 = false) {
   if (!PyLong_Check(o)) {
     PyErr_Format(PyExc_TypeError, "%s must be an int, not %.200s", what,
                  Py_TYPE(o)->tp_name);
@@ -97,14 +99,18 @@ bool as_uint64(PyObject* o, const char* what, std::uint64_t& out) {
     PyErr_Format(PyExc_ValueError, "%s must be >= 0", what);
     return false;
   }
-  const unsigned long long u = PyLong_AsUnsignedLongLong(o);
-  if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+  // o > 2^63 - 1.
+  if (!below_2_63) {
+    const unsigned long long u = PyLong_AsUnsignedLongLong(o);
+    if (u != static_cast<unsigned long long>(-1) || !PyErr_Occurred()) {
+      out = u;
+      return true;
+    }
     PyErr_Clear();
-    PyErr_Format(PyExc_ValueError, "%s must be below 2**64", what);
-    return false;
   }
-  out = u;
-  return true;
+  PyErr_Format(PyExc_ValueError, "%s must be below %s", what,
+               below_2_63 ? "2**63" : "2**64");
+  return false;
 }
 
 PyObject* histogram_update(PyObject* self, PyObject* const* args,
@@ -126,7 +132,7 @@ PyObject* timer_update(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
   if (a == nullptr) return nullptr;
   const double s = PyFloat_AsDouble(a);
   if (s == -1.0 && PyErr_Occurred()) return nullptr;
-  if (!std::isfinite(s) || s < 0 || s > 9.2e9) {
+  if (!std::isfinite(s) || s < 0 || s >= 9.2e9) {
     PyErr_Format(PyExc_ValueError,
                  "seconds must be finite, >= 0 and below 9.2e9, got %R", a);
     return nullptr;
@@ -141,11 +147,7 @@ PyObject* timer_update_ns(PyObject* self, PyObject* const* args,
   if (t == nullptr) return nullptr;
   PyObject* a = one_arg("update_ns", "ns", args, nargs, kwnames);
   std::uint64_t v = 0;
-  if (a == nullptr || !as_uint64(a, "ns", v)) return nullptr;
-  if (v > static_cast<std::uint64_t>(INT64_MAX)) {
-    PyErr_SetString(PyExc_ValueError, "ns must be below 2**63");
-    return nullptr;
-  }
+  if (a == nullptr || !as_uint64(a, "ns", v, /*below_2_63=*/true)) return nullptr;
   t->update(Nanos(static_cast<std::int64_t>(v)));
   Py_RETURN_NONE;
 }
@@ -269,7 +271,17 @@ constexpr const char* kContextDoc =
     "block: entering the same context twice at once times from the later "
     "entry.";
 
+// Only Timer.time() makes a TimerContext: one made by calling the type
+// would have no timer (a heap type inherits object's tp_new otherwise;
+// Py_TPFLAGS_DISALLOW_INSTANTIATION is 3.10+, and 3.9 is supported).
+PyObject* context_new(PyTypeObject*, PyObject*, PyObject*) {
+  PyErr_SetString(PyExc_TypeError,
+                  "cannot create TimerContext instances: use Timer.time()");
+  return nullptr;
+}
+
 PyType_Slot g_context_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(context_new)},
     {Py_tp_dealloc, reinterpret_cast<void*>(context_dealloc)},
     {Py_tp_call, reinterpret_cast<void*>(context_call)},
     {Py_tp_methods, g_context_methods},
@@ -290,10 +302,27 @@ void add_fast(py::handle cls, PyMethodDef* def) {
 }
 
 // Wraps fn so that each call is timed by a fresh context of `time`
-// (Timer.time), keeping fn's name, docstring and signature.
+// (Timer.time), keeping fn's name, docstring and signature. A coroutine
+// function's wrapper is one too, timing each call until its await ends (a
+// plain wrapper would time only the coroutine's creation, and hide it from
+// inspect.iscoroutinefunction). A generator function's call returns before
+// its body runs, so there is no call to time: TypeError.
 constexpr const char* kDecorate = R"(
 def _timed(time, fn):
     import functools
+    import inspect
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def timed_async(*args, **kwargs):
+            with time():
+                return await fn(*args, **kwargs)
+
+        return timed_async
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TypeError(
+            "Timer.time() cannot decorate a generator function (its calls "
+            "return before its body runs): time the loop that consumes it")
 
     @functools.wraps(fn)
     def timed(*args, **kwargs):

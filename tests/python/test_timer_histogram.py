@@ -4,6 +4,7 @@ model, the window with a ManualClock (no sleeping), threads, the exposition
 through both prometheus_client parsers, and the stubs."""
 
 import ast
+import asyncio
 import inspect
 import math
 import pathlib
@@ -124,6 +125,54 @@ def test_timer_decorator_times_each_call_also_when_it_raises():
         t.time()(42)
 
 
+def test_timer_decorator_times_a_coroutine_until_its_await_ends():
+    clock = statusz.ManualClock()
+    t = statusz.Timer(clock=clock)
+
+    @t.time()
+    async def fetch(x):
+        """Fetches."""
+        await asyncio.sleep(0)  # suspends: the await is part of the call
+        clock.advance(0.001 * x)
+        if x == 0:
+            raise ValueError("x")
+        return x
+
+    assert inspect.iscoroutinefunction(fetch)
+    assert (fetch.__name__, fetch.__doc__) == ("fetch", "Fetches.")
+    assert asyncio.run(fetch(4)) == 4
+    clock.advance(1.0)  # between the calls: not timed
+    with pytest.raises(ValueError):
+        asyncio.run(fetch(0))
+    assert t.count == 2
+    assert t.quantile(1, window=False) == pytest.approx(0.004, rel=BOUND)
+    assert t.quantile(0, window=False) == 0
+
+
+def test_timer_decorator_refuses_generator_functions():
+    t = statusz.Timer(clock=statusz.ManualClock())
+
+    def rows():
+        yield 1
+
+    async def stream():
+        yield 1
+
+    for fn in (rows, stream):
+        with pytest.raises(TypeError, match="generator function"):
+            t.time()(fn)
+    assert t.count == 0
+
+
+def test_timer_context_is_made_only_by_time():
+    # A TimerContext made by calling its type had no timer: entering it
+    # crashed the process.
+    with pytest.raises(TypeError, match="Timer.time"):
+        statusz.TimerContext()
+    with pytest.raises(TypeError, match="Timer.time"):
+        type(statusz.Timer().time())()
+
+
 def test_timer_update_and_update_ns():
     t = statusz.Timer(clock=statusz.ManualClock())
     t.update(0.25)
@@ -133,16 +182,19 @@ def test_timer_update_and_update_ns():
     assert t.count == 4
     assert t.quantile(1) == pytest.approx(1.5, rel=BOUND)
     assert t.quantile(0) == 0.0
-    for bad in (-1.0, math.nan, math.inf, 1e10):
-        with pytest.raises(ValueError):
+    for bad in (-1.0, math.nan, math.inf, 1e10, 9.2e9):
+        with pytest.raises(ValueError, match="below 9.2e9"):
             t.update(bad)
+    t.update(9.19e9)
     with pytest.raises(ValueError):
         t.update_ns(-1)
-    with pytest.raises(ValueError):
-        t.update_ns(2**63)
+    for big in (2**63, 2**64, 2**100):  # the bound named is the one applied
+        with pytest.raises(ValueError, match=r"below 2\*\*63"):
+            t.update_ns(big)
+    t.update_ns(2**63 - 1)
     with pytest.raises(TypeError):
         t.update_ns(1.0)
-    assert t.count == 4
+    assert t.count == 6
 
 
 def test_window_empties_after_idle_and_counts_stay():
