@@ -56,6 +56,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -79,6 +80,10 @@ struct HttpResponse {
   std::string header(std::string_view name) const;
 };
 
+// HttpHandler's constructor throws std::invalid_argument for a bearer_token
+// that is not an RFC 6750 §2.1 b64token (no request could carry it) and for a
+// max_target_bytes below HttpHandler::kMinTargetBytes (no request could reach
+// the longest route).
 struct HttpOptions {
   std::string metrics_prefix = std::string(kDefaultPrometheusPrefix);
   std::string bearer_token;  // empty: no authentication
@@ -300,8 +305,13 @@ inline std::string HttpResponse::header(std::string_view name) const {
 
 class HttpHandler {
  public:
+  // The longest path routed; max_target_bytes may not be less.
+  static constexpr std::string_view kServletStatusPath =
+      "/servlet/api/serverstatus";
+  static constexpr std::size_t kMinTargetBytes = kServletStatusPath.size();
+
   explicit HttpHandler(const Registry& registry, HttpOptions options = {})
-      : registry_(&registry), options_(std::move(options)) {}
+      : registry_(&registry), options_(validated(std::move(options))) {}
 
   HttpResponse handle(std::string_view method, std::string_view target,
                       const Headers& headers = {}) const {
@@ -342,6 +352,39 @@ class HttpHandler {
     if (!parameter.empty()) v.add("parameter", std::string(parameter));
     v.add("status", status);
     return json_response(status, to_json(v));
+  }
+
+  // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+  // "+" / "/" ) *"=".
+  static bool is_b64token(std::string_view t) noexcept {
+    std::size_t i = 0;
+    for (; i < t.size(); ++i) {
+      const char c = t[i];
+      const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                      c == '_' || c == '~' || c == '+' || c == '/';
+      if (!ok) break;
+    }
+    if (i == 0) return false;
+    for (; i < t.size(); ++i) {
+      if (t[i] != '=') return false;
+    }
+    return true;
+  }
+
+  static HttpOptions validated(HttpOptions o) {
+    if (!o.bearer_token.empty() && !is_b64token(o.bearer_token)) {
+      throw std::invalid_argument(
+          "statusz: bearer_token must be an RFC 6750 token: letters, digits, "
+          "'-._~+/', then any '='");
+    }
+    if (o.max_target_bytes < kMinTargetBytes) {
+      throw std::invalid_argument(
+          "statusz: max_target_bytes must be at least " +
+          std::to_string(kMinTargetBytes) + " (the longest route, " +
+          std::string(kServletStatusPath) + ")");
+    }
+    return o;
   }
 
   enum class Auth { Ok, Missing, Invalid };
@@ -558,7 +601,7 @@ class HttpHandler {
       return error(400, "malformed percent-encoding in the path", "path");
     }
     const bool is_status =
-        path == "/serverstatus" || path == "/servlet/api/serverstatus";
+        path == "/serverstatus" || path == kServletStatusPath;
     const bool is_metrics = path == "/metrics";
     const bool is_health = path == "/healthz";
     const bool is_livez = path == "/livez";

@@ -22,10 +22,10 @@ void register_http(py::module_& m) {
       "/servlet/api/serverstatus), /metrics, /healthz, /livez and /readyz, "
       "exactly as C++ services serve them. statusz.serve() holds one. Safe "
       "from any thread.")
-      .def(py::init([](const PyRegistry& r, std::string bearer_token,
+      .def(py::init([](const PyRegistry& r, std::optional<std::string> bearer_token,
                        std::string metrics_prefix, std::size_t max_target_bytes) {
              statusz::HttpOptions o;
-             o.bearer_token = std::move(bearer_token);
+             o.bearer_token = std::move(bearer_token).value_or("");
              o.metrics_prefix = std::move(metrics_prefix);
              o.max_target_bytes = max_target_bytes;
              return std::make_unique<HttpHandler>(r.reg, std::move(o));
@@ -34,10 +34,12 @@ void register_http(py::module_& m) {
            arg("metrics_prefix") = defaults.metrics_prefix,
            arg("max_target_bytes") = defaults.max_target_bytes, py::keep_alive<1, 2>(),
            "registry: the Registry served (kept alive by the handler); "
-           "bearer_token: when not empty, required (\"Authorization: Bearer "
-           "<token>\") for details=true and /metrics; metrics_prefix: the "
-           "Prometheus names' prefix; max_target_bytes: longer request targets "
-           "get 414.")
+           "bearer_token: when not None or empty, required (\"Authorization: "
+           "Bearer <token>\") for details=true and /metrics; ValueError unless "
+           "it is an RFC 6750 token (letters, digits, -._~+/, then any =). "
+           "metrics_prefix: the Prometheus names' prefix; max_target_bytes: "
+           "longer request targets get 414 (ValueError below 25, the longest "
+           "route).")
       .def(
           "handle",
           [](const HttpHandler& h, const std::string& method, const std::string& target,

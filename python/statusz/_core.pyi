@@ -354,7 +354,7 @@ class HttpHandler:
         self,
         registry: Registry,
         *,
-        bearer_token: str = "",
+        bearer_token: Optional[str] = "",
         metrics_prefix: str = ...,
         max_target_bytes: int = ...,
     ) -> None: ...

@@ -168,9 +168,9 @@ TEST_F(Health, SameRoutingHeadAndMethodsAsTheOtherRoutes) {
   }
   EXPECT_EQ(handler_.handle("GET", "/livezz").status, 404);
   HttpOptions small;
-  small.max_target_bytes = 16;
+  small.max_target_bytes = HttpHandler::kMinTargetBytes;
   EXPECT_EQ(HttpHandler(reg_, small)
-                .handle("GET", "/readyz?exclude=aaaaaaaaaaaa")
+                .handle("GET", "/readyz?exclude=aaaaaaaaaaaaaaaaaaaaaaaaa")
                 .status,
             414);
 }

@@ -129,6 +129,35 @@ TEST_F(Http, OversizedTargetsAre414) {
   EXPECT_EQ(handler_.handle("GET", target).status, 414);
 }
 
+// Options no request could satisfy are refused when the handler is made
+// (a blank token answered every guarded request 401, a max_target_bytes of 0
+// every request 414).
+TEST_F(Http, RefusesOptionsNoRequestCouldMeet) {
+  for (const char* token : {" ", "two words", "tab\t", "=abc", "a=b", "\xc3\xa9"}) {
+    HttpOptions o;
+    o.bearer_token = token;
+    EXPECT_THROW(HttpHandler(reg_, o), std::invalid_argument) << token;
+  }
+  for (const char* token : {"s3cret", "a-b.c_d~e+f/g", "YWxhZGRpbg==", "x"}) {
+    HttpOptions o;
+    o.bearer_token = token;
+    HttpHandler guarded(reg_, o);
+    EXPECT_EQ(guarded.handle("GET", "/metrics",
+                             {{"Authorization", std::string("Bearer ") + token}})
+                  .status,
+              200)
+        << token;
+  }
+  HttpOptions o;
+  o.max_target_bytes = HttpHandler::kMinTargetBytes - 1;
+  EXPECT_THROW(HttpHandler(reg_, o), std::invalid_argument);
+  o.max_target_bytes = HttpHandler::kMinTargetBytes;
+  EXPECT_EQ(HttpHandler(reg_, o)
+                .handle("GET", std::string(HttpHandler::kServletStatusPath))
+                .status,
+            200);
+}
+
 // RFC 9110 §9.3.2/§8.6: HEAD gets GET's headers, and a Content-Length if
 // any must be GET's. The handler gives GET's response, body included; the
 // server sends its length and drops it (see http.hpp).

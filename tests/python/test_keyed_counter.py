@@ -130,6 +130,12 @@ def test_bad_sizes():
         statusz.KeyedCounter(max_keys=-5)
     with pytest.raises(ValueError, match="max_key_bytes must be > 0"):
         statusz.KeyedCounter(max_key_bytes=0)
+    # "No limit" is refused rather than reserved (2**24 keys at most).
+    for n in (2**24 + 1, 2**63 - 1):
+        with pytest.raises(ValueError, match="max_keys must be <= 16777216"):
+            statusz.KeyedCounter(max_keys=n)
+        with pytest.raises(ValueError, match="max_keys must be <= 16777216"):
+            statusz.Registry().keyed("a.b", max_keys=n)
 
 
 def test_repr():

@@ -190,6 +190,8 @@ def test_kind_error_on_groups(reg):
     ("a..b", "empty segment"),
     (".a", "empty segment"),
     ("a.", "empty segment"),
+    (".".join(["a"] * 129), "more than 128 segments"),
+    ("a." * 20000 + "m", "more than 128 segments"),
     ("status", "top level"),
     ("hostName.x", "top level"),
 ])
@@ -423,6 +425,15 @@ def test_http_handler(reg):
     assert statusz.HttpHandler(reg, max_target_bytes=50).handle("GET", "/" + "x" * 100)[0] == 414
     # The defaults are the C++ library's, and the handler keeps its registry.
     assert (handler.metrics_prefix, handler.max_target_bytes) == ("statusz", 8192)
+    # Options no request could meet are refused; None is no token, as for
+    # serve(), wsgi_app() and asgi_app().
+    for token in (" ", "two words", "=x"):
+        with pytest.raises(ValueError, match="RFC 6750"):
+            statusz.HttpHandler(reg, bearer_token=token)
+    assert statusz.HttpHandler(reg, bearer_token=None).handle(
+        "GET", "/serverstatus?details=true")[0] == 200
+    with pytest.raises(ValueError, match="max_target_bytes must be at least 25"):
+        statusz.HttpHandler(reg, max_target_bytes=0)
     alone = statusz.HttpHandler(statusz.Registry(host_name="gone"))
     gc.collect()
     assert json.loads(alone.handle("GET", "/serverstatus")[3])["hostName"] == "gone"
