@@ -134,3 +134,17 @@ def test_stub_signatures_of_the_fast_methods():
 def test_py_typed_is_shipped():
     assert (PACKAGE_DIR / "py.typed").is_file()
     assert (PACKAGE_DIR / "_core.pyi").is_file()
+
+
+def test_mypy_stubtest_finds_the_stubs_consistent():
+    """python/README.md's stub check, as it documents it: mypy's stubtest
+    against the built extension, with the allowlist of pybind11's own
+    differences (the metaclass of each bound class, for one)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "statusz._core",
+         "--allowlist", str(REPO / "python" / "stubtest-allowlist.txt")],
+        capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
