@@ -13,9 +13,22 @@ namespace {
 
 // {"count", "meanRate", "oneMinuteRate", ...}: the document's names (written
 // once, in statusz/document.hpp), count first.
+// A meter's reads may take its mutex (a tick due) or, on a shared registry,
+// the store's mutex, which another process holds: without the GIL, so that a
+// stopped process stops only the reading thread, not the interpreter.
+template <double (statusz::Meter::*Rate)() const>
+double meter_rate(const statusz::Meter& m) {
+  ReleaseGil nogil;
+  return (m.*Rate)();
+}
+
 py::dict meter_snapshot(const statusz::Meter& m) {
   namespace names = statusz::document_names;
-  const statusz::MeterSnapshot s = m.snapshot();
+  statusz::MeterSnapshot s;
+  {
+    ReleaseGil nogil;
+    s = m.snapshot();
+  }
   const auto key = [](std::string_view name) {
     return py::str(name.data(), name.size());
   };
@@ -117,13 +130,13 @@ void register_metrics(py::module_& m) {
            arg("clock") = py::none(), py::keep_alive<1, 2>(),
            "A standalone meter on `clock` (default_clock() if None).")
       .def_property_readonly("count", &Meter::count, "Events recorded so far.")
-      .def_property_readonly("mean_rate", &Meter::mean_rate,
+      .def_property_readonly("mean_rate", &meter_rate<&Meter::mean_rate>,
                              "count / seconds since the meter was created.")
-      .def_property_readonly("one_minute_rate", &Meter::one_minute_rate,
+      .def_property_readonly("one_minute_rate", &meter_rate<&Meter::one_minute_rate>,
                              "The 1-minute moving average, events per second.")
-      .def_property_readonly("five_minute_rate", &Meter::five_minute_rate,
+      .def_property_readonly("five_minute_rate", &meter_rate<&Meter::five_minute_rate>,
                              "The 5-minute moving average, events per second.")
-      .def_property_readonly("fifteen_minute_rate", &Meter::fifteen_minute_rate,
+      .def_property_readonly("fifteen_minute_rate", &meter_rate<&Meter::fifteen_minute_rate>,
                              "The 15-minute moving average, events per second.")
       .def("snapshot", &meter_snapshot,
            "All five figures, consistent with one another: {\"count\", "

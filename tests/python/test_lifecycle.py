@@ -74,6 +74,8 @@ def test_exit_while_a_probe_hangs_forever():
     "reg.status()",
     "probe.run()",
     "reg.snapshot()",
+    "meter.snapshot()",
+    "meter.one_minute_rate + meter.mean_rate",
 ])
 def test_exit_while_a_daemon_thread_waits_in_a_gil_releasing_call(call):
     run_script(f"""
@@ -84,6 +86,7 @@ def test_exit_while_a_daemon_thread_waits_in_a_gil_releasing_call(call):
             return statusz.Status.OK
         reg.probe("slow", slow, timeout=0.5)
         probe = statusz.Probe(slow, timeout=0.5)
+        meter = reg.meter("requests")
         started = threading.Event()
         def loop():
             while True:
