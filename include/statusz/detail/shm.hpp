@@ -358,8 +358,8 @@ class SharedStore final : public SharedCells,
           std::to_string(h_->max_cells - c) + " of its " +
           std::to_string(h_->max_cells) + " cells left; '" + std::string(path) +
           "' needs " + std::to_string(want_cells) +
-          " (a keyed counter: max_keys + 2; SharedLimits::cells, Python "
-          "shared_cells=)");
+          " (1 per meter or counter, max_keys + 2 per keyed counter; "
+          "SharedLimits::cells, Python shared_cells=)");
     }
     const std::uint64_t b = h_->key_bytes_used.load(std::memory_order_relaxed);
     if (want_bytes > h_->max_key_bytes - b) {
