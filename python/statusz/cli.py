@@ -198,15 +198,30 @@ def _timers(doc: dict, only: Optional[Sequence[str]] = None) -> List[Tuple[str, 
     return found
 
 
-def _ms(stats: dict, key: str) -> Optional[float]:
-    v = stats.get(key)
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+def _number(path: str, v: Any) -> Optional[float]:
+    """`v` as a float if it is a number (a bool is not), else None. Raises
+    FetchError for an integer too large for a float: JSON sets no bound
+    (RFC 8259 §6) and json.loads gives an int of any size."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        raise FetchError(f"the number at {path} is too large to evaluate") from None
+
+
+def _ms(path: str, stats: dict, key: str) -> Optional[float]:
+    return _number(f"{path}.durationMs.{key}", stats.get(key))
 
 
 def _ratios(doc: dict) -> List[Tuple[str, float]]:
-    return [(p, float(v)) for p, v in _walk(doc)
-            if p.endswith("ErrorsRatio") and isinstance(v, (int, float))
-            and not isinstance(v, bool) and math.isfinite(v)]
+    found = []
+    for p, v in _walk(doc):
+        if p.endswith("ErrorsRatio"):
+            ratio = _number(p, v)
+            if ratio is not None and math.isfinite(ratio):
+                found.append((p, ratio))
+    return found
 
 
 # ---- the Nagios/Icinga plugin -----------------------------------------------
@@ -302,8 +317,18 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
     those is not in the document)."""
     try:
         _, doc = fetch(status_url(url, details=True), timeout, token)
+        # A document that cannot be evaluated is UNKNOWN too, never a
+        # traceback (monitoring-plugins guidelines: one line, exit 3).
+        return _evaluate(doc, warning, critical, warning_p99_ms, critical_p99_ms, timers)
     except (FetchError, UsageError) as e:
         return UNKNOWN, _line(UNKNOWN, str(e))
+
+
+def _evaluate(doc: dict, warning: Optional[Range], critical: Optional[Range],
+              warning_p99_ms: Optional[float], critical_p99_ms: Optional[float],
+              timers: Optional[Sequence[str]]) -> Tuple[int, str]:
+    """check()'s exit code and line for a fetched document. Raises
+    FetchError for a number it cannot evaluate."""
     server_status = doc["status"]
     code = _EXIT_FOR_STATUS.get(server_status.lower(), UNKNOWN)
     reasons = [f"server status {server_status}"]
@@ -331,7 +356,7 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
             reasons.append("no timer at " + ", ".join(missing))
     checked = _timers(doc, timers) if (warning_p99_ms is not None or critical_p99_ms is not None) else []
     for path, t in checked:
-        p99 = _ms(t["durationMs"], "p99")
+        p99 = _ms(path, t["durationMs"], "p99")
         if p99 is None:
             continue
         for state, limit in ((CRITICAL, critical_p99_ms), (WARNING, warning_p99_ms)):
@@ -359,7 +384,7 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
     pw = "" if warning_p99_ms is None else perf_number(warning_p99_ms)
     pc = "" if critical_p99_ms is None else perf_number(critical_p99_ms)
     for path, t in _timers(doc, timers):
-        p99 = _ms(t["durationMs"], "p99")
+        p99 = _ms(path, t["durationMs"], "p99")
         if p99 is not None:
             perf.append(f"{perf_label(path + '_p99')}={perf_number(p99)}ms;{pw};{pc};0")
     return code, _line(code, "; ".join(reasons), perf)
@@ -376,10 +401,22 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "~"
 
 
+def _cell(fmt: str, v: Any) -> str:
+    """A 10-column cell: a number formatted by `fmt`, anything else (or an
+    integer too large for a float's format) as text, cut to fit."""
+    if isinstance(v, (int, float)):
+        try:
+            return _fit(fmt.format(v), 10)
+        except OverflowError:
+            pass
+    return _fit(f"{v!s:>10}", 10)
+
+
 def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[ScreenLine]:
     """The lines `watch` draws for one document, none wider than `width`
     (probe messages and meter names are cut to fit; rate columns are
-    dropped from the right on narrow terminals)."""
+    dropped from the right on narrow terminals). Raises FetchError for an
+    errors ratio it cannot evaluate."""
     width = max(width, 20)
     out: List[ScreenLine] = []
 
@@ -416,8 +453,7 @@ def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[Scr
                 short = "~" + short[-(name_w - 1):]
             cells = []
             for _, key, fmt in columns:
-                v = m.get(key, 0)
-                cells.append(" " + _fit(fmt.format(v) if isinstance(v, (int, float)) else f"{v!s:>10}", 10))
+                cells.append(" " + _cell(fmt, m.get(key, 0)))
             add(f"{short:<{name_w}}" + "".join(cells))
     timers = _timers(doc)
     if timers:
@@ -436,7 +472,7 @@ def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[Scr
                       t["durationMs"].get("p50", 0), t["durationMs"].get("p99", 0)]
             cells = []
             for (_, fmt), v in zip(columns, values):
-                cells.append(" " + _fit(fmt.format(v) if isinstance(v, (int, float)) else f"{v!s:>10}", 10))
+                cells.append(" " + _cell(fmt, v))
             add(f"{short:<{name_w}}" + "".join(cells))
     for path, ratio in _ratios(doc):
         add(f"{path.split('.')[-1]}: {ratio:.4%}")
@@ -485,8 +521,14 @@ def _watch_screen(stdscr: Any, url: str, interval: float, timeout: float,
         while True:  # draw; redraw on resize until the next refresh is due
             rows, cols = stdscr.getmaxyx()
             width = max(1, cols - 1)  # the last column would wrap on some terminals
-            lines = (render_watch(doc, url, width) if doc is not None
-                     else [(f"statusz watch  {url}", None), ("", None), (f"Unknown: {error}", "Unknown")])
+            lines: Optional[List[ScreenLine]] = None
+            if doc is not None:
+                try:
+                    lines = render_watch(doc, url, width)
+                except FetchError as e:  # a number it cannot evaluate
+                    error = str(e)
+            if lines is None:
+                lines = [(f"statusz watch  {url}", None), ("", None), (f"Unknown: {error}", "Unknown")]
             status_line = _fit(f"refreshed {stamp}, every {interval:g} s; q or Ctrl-C quits", width)
             body_rows = max(0, rows - 2)
             if len(lines) > body_rows and body_rows > 0:

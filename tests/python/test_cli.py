@@ -311,6 +311,70 @@ def test_check_unparseable_body_is_unknown():
     assert "not JSON" in r.stdout
 
 
+class _Document(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with the server's `body`, as JSON."""
+
+    def do_GET(self):
+        body = self.server.body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve_document():
+    """Serves a fixed body; returns the URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Document)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    def start(body):
+        httpd.body = body
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield start
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# Valid JSON that Python reads but cannot evaluate: an integer too large for
+# a float (JSON sets no bound on numbers, RFC 8259 §6).
+_HUGE = "1" + "0" * 400
+_TIMER = ('{"count":1,"meanRate":0,"oneMinuteRate":%s,"fiveMinuteRate":0,'
+          '"fifteenMinuteRate":0,"durationMs":{"p50":%s,"p99":%s}}' % (_HUGE, _HUGE, _HUGE))
+
+
+@pytest.mark.parametrize("body,args,reason", [
+    ('{"status":"Ok","x":{"fiveMinuteErrorsRatio":%s}}' % _HUGE, ["-c", "0.5"],
+     "x.fiveMinuteErrorsRatio is too large"),
+    ('{"status":"Ok","t":%s}' % _TIMER, ["--critical-p99-ms", "5"],
+     "t.durationMs.p99 is too large"),
+])
+def test_check_a_document_it_cannot_evaluate_is_unknown(serve_document, body, args, reason):
+    json.loads(body)  # valid JSON, which Python parses
+    r = run("check", serve_document(body), *args)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout.startswith("STATUSZ UNKNOWN: ") and reason in r.stdout
+    assert r.stdout.count("\n") == 1
+    assert_plugin_line(r.stdout.rstrip("\n"))
+    assert "Traceback" not in r.stderr
+
+
+def test_watch_shows_numbers_too_large_for_a_float(serve_document):
+    url = serve_document('{"status":"Ok","t":%s}' % _TIMER)
+    r = run("watch", url, "--iterations", "1", "--interval", "0.1")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "100000000~" in r.stdout  # the cells, cut to their 10 columns
+    url = serve_document('{"status":"Ok","x":{"fiveMinuteErrorsRatio":%s}}' % _HUGE)
+    r = run("watch", url, "--iterations", "1", "--interval", "0.1")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "Unknown: the number at x.fiveMinuteErrorsRatio is too large" in r.stdout
+
+
 def test_get_prints_the_document(controlled):
     srv, _ = controlled
     r = run("get", srv.url, "--details", "--pretty")
