@@ -156,6 +156,8 @@ def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, A
         doc = json.loads(body)
     except ValueError as e:
         raise FetchError(f"the body from {url} is not JSON ({e})") from None
+    except RecursionError:  # json.loads recurses once per array or object
+        raise FetchError(f"the body from {url} nests too deeply to be read") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("status"), str):
         raise FetchError(f"the body from {url} has no 'status' string")
     return body, doc

@@ -364,6 +364,18 @@ def test_check_a_document_it_cannot_evaluate_is_unknown(serve_document, body, ar
     assert "Traceback" not in r.stderr
 
 
+def test_a_body_nested_too_deeply_is_unknown_and_not_a_traceback(serve_document):
+    # Valid JSON that json.loads cannot read: RecursionError, not ValueError.
+    url = serve_document('{"status":"Ok","a":' + "[" * 100000 + "]" * 100000 + "}")
+    r = run("check", url)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout.startswith("STATUSZ UNKNOWN: the body from ")
+    assert "nests too deeply" in r.stdout and r.stdout.count("\n") == 1
+    r = run("get", url)
+    assert r.returncode == 1 and "nests too deeply" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_watch_shows_numbers_too_large_for_a_float(serve_document):
     url = serve_document('{"status":"Ok","t":%s}' % _TIMER)
     r = run("watch", url, "--iterations", "1", "--interval", "0.1")
