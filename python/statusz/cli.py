@@ -63,8 +63,18 @@ def status_url(url: str, details: bool = False, pretty: bool = False) -> str:
     ``pretty=true`` appended when asked and absent. The URL's own query is
     kept as given (``details=yes`` reaches the server, which answers 400);
     asking for details or pretty when the URL sets them otherwise raises
-    UsageError rather than silently replacing the URL's value."""
-    parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
+    UsageError rather than silently replacing the URL's value, as does a
+    malformed URL (a bad port or IPv6 address, a space)."""
+    # RFC 3986 has no spaces or control characters in a URL (http.client
+    # refuses them with InvalidURL, which is not a ValueError).
+    if re.search(r"[\x00-\x20\x7f]", url):
+        raise UsageError(f"bad URL '{plugin_text(url)}': a space or control character "
+                         "(percent-encode it)")
+    try:
+        parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
+        parts.port  # raises ValueError unless a number within 0..65535
+    except ValueError as e:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        raise UsageError(f"bad URL '{url}': {e}") from None
     if parts.scheme not in ("http", "https"):
         raise UsageError(f"unsupported URL scheme '{parts.scheme}'")
     if not parts.hostname:

@@ -430,6 +430,22 @@ def test_status_url_building():
         cli.status_url("ftp://h/")
 
 
+@pytest.mark.parametrize("url,reason", [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://127.0.0.1:abc", "Port could not be cast to integer value as 'abc'"),
+    ("http://127.0.0.1:99999", "Port out of range 0-65535"),  # not "connection refused"
+    ("http://127.0.0.1:8080/server status", "a space or control character (percent-encode it)"),
+])
+def test_a_malformed_url_is_a_usage_error(url, reason):
+    r = run("check", url)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout == f"STATUSZ UNKNOWN: bad URL '{url}': {reason}\n"
+    for command in ("get", "watch"):
+        r = run(command, url)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stderr == f"statusz {command}: bad URL '{url}': {reason}\n"
+
+
 def test_check_refuses_a_url_without_details(controlled):
     srv, _ = controlled
     r = run("check", srv.url + "/serverstatus?details=false")
