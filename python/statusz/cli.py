@@ -16,7 +16,8 @@ any server that speaks the seed's format works. ``--token`` (default
 Exit codes: ``check`` follows the monitoring-plugins guidelines (0 OK,
 1 WARNING, 2 CRITICAL, 3 UNKNOWN, usage errors included, always one line on
 stdout); the other commands exit 0 on success, 1 when the document cannot be
-fetched, 2 on a usage error (argparse's convention).
+fetched or stdout is closed under them, 2 on a usage error (argparse's
+convention).
 """
 
 from __future__ import annotations
@@ -760,6 +761,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stdout_closed() -> int:
+    """The exit after BrokenPipeError on stdout (``statusz watch URL | head``):
+    quiet, as the Python documentation's note on SIGPIPE (the signal module)
+    says: stdout goes to devnull, so the flush at exit does not raise again,
+    and the exit code is 1."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -779,7 +790,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except FetchError as e:
             print(f"statusz get: {e}", file=sys.stderr)
             return 1
-        sys.stdout.write(body if body.endswith("\n") else body + "\n")
+        try:
+            sys.stdout.write(body if body.endswith("\n") else body + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _stdout_closed()
         return 0
     if args.command == "check":
         for short, long_ in (("warning", "warning_at_least"), ("critical", "critical_at_least")):
@@ -795,7 +810,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         status_url(args.url, details=True)
     except UsageError as e:
         parser.exit(2, f"statusz watch: {e}\n")
-    return watch(args.url, args.interval, args.timeout, args.token, sys.stdout, args.iterations)
+    try:
+        return watch(args.url, args.interval, args.timeout, args.token, sys.stdout, args.iterations)
+    except BrokenPipeError:
+        return _stdout_closed()
 
 
 if __name__ == "__main__":  # pragma: no cover

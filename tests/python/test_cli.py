@@ -484,6 +484,27 @@ def test_watch_not_on_a_terminal_prints_plain_text(controlled):
     assert "runtime" in r.stdout
 
 
+def test_a_closed_stdout_ends_watch_and_get_quietly(controlled, serve_document):
+    # statusz watch URL | head: the reader goes away; exit 1 without a
+    # traceback (the Python documentation's note on SIGPIPE).
+    srv, _ = controlled
+    proc = subprocess.Popen(PY + ["watch", srv.url, "--interval", "0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for line in proc.stdout:  # the first refresh is out
+        if line.startswith(b"refreshed"):
+            break
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+    url = serve_document(json.dumps({"status": "Ok", "padding": "x" * 1_000_000}))
+    proc = subprocess.Popen(PY + ["get", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+
+
 def test_render_watch_fits_the_width():
     doc = load_sample()
     doc["applications"]["runtime"]["message"] = "a very long probe message " * 10
