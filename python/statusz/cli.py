@@ -59,13 +59,16 @@ class UsageError(Exception):
     """The command line asks for something impossible; the message says why."""
 
 
-def status_url(url: str, details: bool = False, pretty: bool = False) -> str:
+def status_url(url: str, details: bool = False, pretty: bool = False, *,
+               from_options: bool = False) -> str:
     """`url` with the status path (if it has none); ``details=true`` and
     ``pretty=true`` appended when asked and absent. The URL's own query is
     kept as given (``details=yes`` reaches the server, which answers 400);
     asking for details or pretty when the URL sets them otherwise raises
     UsageError rather than silently replacing the URL's value, as does a
-    malformed URL (a bad port or IPv6 address, a space)."""
+    malformed URL (a bad port or IPv6 address, a space). `from_options`:
+    details and pretty are ``get``'s ``--details`` and ``--pretty``, which
+    the contradiction's message then names."""
     # RFC 3986 has no spaces or control characters in a URL (http.client
     # refuses them with InvalidURL, which is not a ValueError).
     if re.search(r"[\x00-\x20\x7f]", url):
@@ -90,7 +93,8 @@ def status_url(url: str, details: bool = False, pretty: bool = False) -> str:
         if not given:
             query = f"{query}&{name}=true" if query else f"{name}=true"
         elif any(v.lower() not in ("true", "") for v in given):
-            raise UsageError(f"the URL sets {name}={given[0]}, which contradicts {name}=true")
+            asked = f"--{name}" if from_options else f"{name}=true"
+            raise UsageError(f"the URL sets {name}={given[0]}, which contradicts {asked}")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
@@ -784,7 +788,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return demo(args.host, args.port, sys.stdout, args.latency)
     if args.command == "get":
         try:
-            body, _ = fetch(status_url(args.url, args.details, args.pretty), args.timeout, args.token)
+            target = status_url(args.url, args.details, args.pretty, from_options=True)
+            body, _ = fetch(target, args.timeout, args.token)
         except UsageError as e:
             parser.exit(2, f"statusz get: {e}\n")
         except FetchError as e:

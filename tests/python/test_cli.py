@@ -415,7 +415,10 @@ def test_get_keeps_the_urls_query(controlled):
     # A contradiction is a usage error, not a silent choice.
     r = run("get", srv.url + "/serverstatus?details=false", "--details")
     assert r.returncode == 2
-    assert "details=false" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr == "statusz get: the URL sets details=false, which contradicts --details\n"
+    r = run("get", srv.url + "/serverstatus?pretty=0", "--pretty")
+    assert r.returncode == 2
+    assert r.stderr == "statusz get: the URL sets pretty=0, which contradicts --pretty\n"
 
 
 def test_status_url_building():
