@@ -743,8 +743,9 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--pretty", action="store_true", help="ask for pretty=true")
         if name == "check":
             s.add_argument("-w", "--warning", type=_range, metavar="RANGE",
-                           help="WARNING when an errors ratio alerts against this range "
-                                "(monitoring-plugins syntax: 10, 10:, ~:10, 10:20, @10:20)")
+                           help="WARNING when an errors ratio (0 to 1) alerts against this range "
+                                "(monitoring-plugins syntax: 0.05 alerts above 0.05, 0.01: below "
+                                "0.01, 0.01:0.1 outside, @0.2:0.5 inside)")
             s.add_argument("-c", "--critical", type=_range, metavar="RANGE",
                            help="CRITICAL when an errors ratio alerts against this range")
             s.add_argument("--warning-ratio", type=_at_least, dest="warning_at_least", metavar="R",

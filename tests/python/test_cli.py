@@ -158,6 +158,18 @@ def test_check_perfdata_carries_the_ranges(ratio_server):
     assert "fiveMinuteErrorsRatio 0.1 outside warning range ~:0.05" in r.stdout
 
 
+def test_check_help_gives_range_examples_for_a_ratio():
+    r = run("check", "--help")
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    examples = re.search(r"\(monitoring-plugins syntax: (.*?)\)", text).group(1)
+    # Each example fits a ratio (0 to 1) and does what its words say.
+    for spec, alerts, quiet in (("0.05", 0.06, 0.04), ("0.01:", 0.005, 0.5),
+                                ("0.01:0.1", 0.2, 0.05), ("@0.2:0.5", 0.3, 0.6)):
+        assert spec in examples.split(), examples
+        assert cli.Range(spec).alerts(alerts) and not cli.Range(spec).alerts(quiet)
+
+
 @pytest.mark.parametrize("spec,value,alerts", [
     ("10", -1, True), ("10", 0, False), ("10", 10, False), ("10", 10.5, True),
     ("10:", 9.9, True), ("10:", 1e9, False),
