@@ -132,7 +132,14 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
                 pass
             self.shutdown_request(request)
             return
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            # Thread.start() failed ("can't start new thread" when the OS
+            # has none to give): process_request_thread, which releases the
+            # slot, never runs, so release it here or it is lost for good.
+            self.owner._slots.release()
+            raise
 
     def process_request_thread(self, request, client_address):  # type: ignore[override]
         try:

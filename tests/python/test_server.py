@@ -288,6 +288,31 @@ def test_connections_past_the_limit_get_503_not_a_hang(reg):
                 s.close()
 
 
+def test_a_connection_whose_thread_cannot_start_gives_its_slot_back(reg, monkeypatch):
+    with statusz.serve(reg, port=0, max_connections=2) as srv:
+        real_start = threading.Thread.start
+
+        def start(thread):  # what CPython raises when the OS has no thread
+            if getattr(thread, "_target", None) == srv._httpd.process_request_thread:
+                raise RuntimeError("can't start new thread")
+            real_start(thread)
+        monkeypatch.setattr(threading.Thread, "start", start)
+        for _ in range(3):  # more failures than slots
+            with socket.create_connection((srv.host, srv.port), timeout=30) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert s.recv(100) == b""  # closed without an answer
+        monkeypatch.setattr(threading.Thread, "start", real_start)
+        # Threads are available again: every slot is free, none 503s.
+        held = [socket.create_connection((srv.host, srv.port), timeout=30) for _ in range(2)]
+        try:
+            for s in held:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert s.recv(100).startswith(b"HTTP/1.1 200 ")
+        finally:
+            for s in held:
+                s.close()
+
+
 def test_many_concurrent_readers_get_no_errors(reg):
     build_sample(reg, load_sample())
     with statusz.serve(reg, port=0) as srv:
