@@ -108,6 +108,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+# The largest client_timeout, seconds (one day).
+_MAX_CLIENT_TIMEOUT = 86400.0
+
 _BUSY_BODY = b'{"error": "too many connections", "status": 503}\n'
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
@@ -182,8 +185,12 @@ class StatusServer:
             raise TypeError("serve() needs a statusz.Registry")
         if bearer_token is not None and not bearer_token.strip():
             raise ValueError("bearer_token must not be empty (None: no authentication)")
-        if not client_timeout > 0:
-            raise ValueError("client_timeout must be > 0")
+        # A day, as the CLI's --timeout: far beyond any client worth waiting
+        # for, and inf or over ~9.2e9 s would make socket.settimeout() raise
+        # OverflowError on every connection.
+        if not 0 < client_timeout <= _MAX_CLIENT_TIMEOUT:  # also rejects nan
+            raise ValueError(f"client_timeout must be > 0 and <= {_MAX_CLIENT_TIMEOUT:g} "
+                             f"seconds, not {client_timeout!r}")
         if max_connections < 1:
             raise ValueError("max_connections must be >= 1")
         self.registry = registry
@@ -286,7 +293,8 @@ def serve(
         library's default, ``statusz``; see ``HttpHandler.metrics_prefix``).
     max_target_bytes: longer request targets get 414 (``None``: the C++
         library's default, 8192 bytes).
-    client_timeout: seconds of silence before a client is dropped (> 0).
+    client_timeout: seconds of silence before a client is dropped
+        (> 0 and <= 86400).
     max_connections: connections served at once (>= 1); more get 503.
     log_requests: log each request to stderr (the standard library's format).
 

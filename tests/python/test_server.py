@@ -228,6 +228,19 @@ def test_rejects_bad_arguments(reg):
         statusz.serve(reg, port=0, no_such_option=1)  # a typed signature, no **options
 
 
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), 1e10, 86400.5])
+def test_a_client_timeout_out_of_range_is_rejected(reg, timeout):
+    # inf and 1e10 once started a server that dropped every connection
+    # (socket.settimeout's OverflowError).
+    with pytest.raises(ValueError, match="client_timeout must be > 0 and <= 86400 seconds"):
+        statusz.serve(reg, port=0, client_timeout=timeout)
+
+
+def test_the_longest_client_timeout_serves(reg):
+    with statusz.serve(reg, port=0, client_timeout=86400) as srv:
+        assert request(srv, "GET", "/healthz")[0] == 200
+
+
 @pytest.mark.parametrize("token", ["", "  "])
 def test_an_empty_bearer_token_is_an_error_not_no_authentication(reg, token):
     with pytest.raises(ValueError, match="bearer_token"):
