@@ -28,8 +28,8 @@ import socket
 import threading
 from typing import Optional
 
-from ._core import HttpHandler, Registry
-from ._web import gzip_metrics
+from ._core import Registry
+from ._web import gzip_metrics, make_handler
 
 __all__ = ["StatusServer", "serve"]
 
@@ -181,10 +181,9 @@ class StatusServer:
         max_connections: int = 64,
         log_requests: bool = False,
     ) -> None:
-        if not isinstance(registry, Registry):
-            raise TypeError("serve() needs a statusz.Registry")
-        if bearer_token is not None and not bearer_token.strip():
-            raise ValueError("bearer_token must not be empty (None: no authentication)")
+        self.handler = make_handler(
+            registry, "serve", bearer_token, metrics_prefix, max_target_bytes
+        )
         # A day, as the CLI's --timeout: far beyond any client worth waiting
         # for, and inf or over ~9.2e9 s would make socket.settimeout() raise
         # OverflowError on every connection.
@@ -195,16 +194,6 @@ class StatusServer:
             raise ValueError("max_connections must be >= 1")
         self.registry = registry
         self.bearer_token = bearer_token
-        # None: HttpHandler's default (the C++ library's HttpOptions).
-        limits = {
-            name: value
-            for name, value in (
-                ("metrics_prefix", metrics_prefix),
-                ("max_target_bytes", max_target_bytes),
-            )
-            if value is not None
-        }
-        self.handler = HttpHandler(registry, bearer_token=bearer_token or "", **limits)
         self.metrics_prefix = self.handler.metrics_prefix
         self.max_target_bytes = self.handler.max_target_bytes
         self.client_timeout = client_timeout
@@ -292,7 +281,8 @@ def serve(
     metrics_prefix: the prefix of the Prometheus names (``None``: the C++
         library's default, ``statusz``; see ``HttpHandler.metrics_prefix``).
     max_target_bytes: longer request targets get 414 (``None``: the C++
-        library's default, 8192 bytes).
+        library's default, 8192 bytes); at least 64, which the seed's
+        longest request (50 bytes) fits.
     client_timeout: seconds of silence before a client is dropped
         (> 0 and <= 86400).
     max_connections: connections served at once (>= 1); more get 503.

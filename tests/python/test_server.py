@@ -236,6 +236,21 @@ def test_a_client_timeout_out_of_range_is_rejected(reg, timeout):
         statusz.serve(reg, port=0, client_timeout=timeout)
 
 
+@pytest.mark.parametrize("size", [0, 1, 63])
+def test_a_max_target_bytes_no_route_fits_is_rejected(reg, size):
+    # max_target_bytes=0 once started a server that answered everything 414.
+    with pytest.raises(ValueError, match=f"max_target_bytes must be >= 64, not {size}"):
+        statusz.serve(reg, port=0, max_target_bytes=size)
+
+
+def test_the_smallest_max_target_bytes_serves_the_seeds_longest_request(reg):
+    with statusz.serve(reg, port=0, max_target_bytes=64) as srv:
+        assert srv.max_target_bytes == 64
+        target = "/servlet/api/serverstatus?details=true&pretty=true"
+        assert request(srv, "GET", target)[0] == 200
+        assert request(srv, "GET", target + "&" + "x" * 14)[0] == 414  # 65 bytes
+
+
 def test_the_longest_client_timeout_serves(reg):
     with statusz.serve(reg, port=0, client_timeout=86400) as srv:
         assert request(srv, "GET", "/healthz")[0] == 200
