@@ -28,7 +28,7 @@ import socket
 import threading
 from typing import Optional
 
-from ._core import Registry
+from ._core import Registry, __version__
 from ._web import gzip_metrics, make_handler
 
 __all__ = ["StatusServer", "serve"]
@@ -37,8 +37,12 @@ __all__ = ["StatusServer", "serve"]
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: "_HTTPServer"
     protocol_version = "HTTP/1.1"
-    server_version = "statusz"
-    sys_version = ""
+    # RFC 9110 §10.2.4: Server is product tokens, "statusz/<version>"; the
+    # standard library would append " " + sys_version (the Python version).
+    server_version = f"statusz/{__version__}"
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def _serve(self) -> None:
         headers = [(k, v) for k, v in self.headers.items()]

@@ -43,6 +43,14 @@ def test_the_seed_request(server):
     assert int(headers["content-length"]) == len(body)
 
 
+def test_the_server_header_is_a_product_token(server):
+    # RFC 9110 §10.2.4: product "/" version, no trailing space.
+    _, headers, _ = request(server, "GET", "/healthz")
+    assert headers["server"] == f"statusz/{statusz.__version__}"
+    _, headers, _ = raw(server, b"GET /healthz HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n")
+    assert headers["server"] == f"statusz/{statusz.__version__}"  # the error path too
+
+
 def test_defaults_are_compact_without_details(server):
     status, _, body = request(server, "GET", "/serverstatus")
     assert status == 200
