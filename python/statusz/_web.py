@@ -78,14 +78,22 @@ def accepts_gzip(accept_encoding: Optional[str]) -> bool:
     return _accepts_gzip(accept_encoding)
 
 
+# The content types of the handler's /metrics expositions (content_type() in
+# statusz/prometheus.hpp), which no other route answers with.
+_EXPOSITION_TYPES = ("text/plain; version=0.0.4", "application/openmetrics-text")
+
+
 def gzip_metrics(
-    target: str, accept_encoding: Optional[str], status: int,
+    content_type: str, accept_encoding: Optional[str], status: int,
     headers: Headers, body: bytes,
 ) -> Tuple[Headers, bytes]:
-    """For ``/metrics``: ``Vary: Accept-Encoding``, and a 200's body gzipped
-    with ``Content-Encoding: gzip`` when `accept_encoding` accepts it. Other
-    routes pass through. `headers` must not carry Content-Length yet."""
-    if target.partition("?")[0] != "/metrics":
+    """For the handler's ``/metrics`` exposition (told by `content_type`, so
+    whatever target the handler routed there: ``/metrics/``, absolute-form,
+    percent-encoded): ``Vary: Accept-Encoding``, and a 200's body gzipped
+    with ``Content-Encoding: gzip`` when `accept_encoding` accepts it.
+    Other answers pass through. `headers` must not carry Content-Length
+    yet."""
+    if not content_type.startswith(_EXPOSITION_TYPES):
         return headers, body
     headers = headers + [("Vary", "Accept-Encoding")]
     if status == 200 and accepts_gzip(accept_encoding):
@@ -109,6 +117,6 @@ def respond(
     out: Headers = [("Content-Type", content_type)]
     out.extend((str(k), str(v)) for k, v in extra)
     codings = [v for k, v in headers if k.lower() == "accept-encoding"]
-    out, body = gzip_metrics(target, ",".join(codings) if codings else None, status, out, body)
+    out, body = gzip_metrics(content_type, ",".join(codings) if codings else None, status, out, body)
     out.append(("Content-Length", str(len(body))))
     return status, out, (b"" if head else body)

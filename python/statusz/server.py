@@ -54,7 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         )
         # /metrics: gzip when Accept-Encoding accepts it (RFC 9110 §12.5.3).
         codings = self.headers.get_all("Accept-Encoding")
-        extra, body = gzip_metrics(self.path, ", ".join(codings) if codings else None,
+        extra, body = gzip_metrics(content_type, ", ".join(codings) if codings else None,
                                    status, list(extra), body)
         # A request with a body we do not read: close rather than misparse.
         if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
