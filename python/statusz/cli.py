@@ -23,6 +23,7 @@ convention).
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import math
 import os
@@ -141,6 +142,8 @@ def _fetch_before(url: str, timeout: float, deadline: float, token: Optional[str
         raise FetchError(f"cannot reach {url}: {e}") from None
     except ValueError as e:  # a malformed URL (bad port, ...)
         raise FetchError(f"bad URL {url}: {e}") from None
+    except http.client.HTTPException as e:  # not HTTP (BadStatusLine, ...), not an OSError
+        raise FetchError(f"no HTTP answer from {url}: {type(e).__name__} {e}") from None
 
 
 def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, Any]:

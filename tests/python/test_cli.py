@@ -399,6 +399,30 @@ def test_watch_shows_numbers_too_large_for_a_float(serve_document):
     assert "Unknown: the number at x.fiveMinuteErrorsRatio is too large" in r.stdout
 
 
+def test_an_answer_that_is_not_http_is_unknown():
+    with socket.socket() as s:  # answers like an SSH server
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+
+        def answer():
+            for _ in range(2):
+                conn, _ = s.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+        r = run("check", url)
+        assert r.returncode == 3, r.stdout + r.stderr
+        assert r.stdout.startswith("STATUSZ UNKNOWN: no HTTP answer from ")
+        assert "BadStatusLine" in r.stdout and r.stdout.count("\n") == 1
+        r = run("get", url)
+        assert r.returncode == 1 and "no HTTP answer" in r.stderr
+        assert "Traceback" not in r.stderr
+        t.join(timeout=30)
+
+
 def test_get_prints_the_document(controlled):
     srv, _ = controlled
     r = run("get", srv.url, "--details", "--pretty")
