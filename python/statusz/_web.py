@@ -19,6 +19,12 @@ Headers = List[Tuple[str, str]]
 _PATH_SAFE = "/:@!$&'()*+,;=~"
 
 
+# The smallest max_target_bytes: the seed's longest request,
+# /servlet/api/serverstatus?details=true&pretty=true (50 bytes), fits; below
+# it every route could get 414 (at 0, every request does).
+MIN_TARGET_BYTES = 64
+
+
 def make_handler(
     registry: Registry,
     caller: str,
@@ -28,11 +34,13 @@ def make_handler(
 ) -> HttpHandler:
     """The handler for the typed options (None: the C++ library's default).
     Raises TypeError if `registry` is not a Registry, ValueError for an empty
-    or blank bearer token."""
+    or blank bearer token or a max_target_bytes below MIN_TARGET_BYTES."""
     if not isinstance(registry, Registry):
         raise TypeError(f"{caller}() needs a statusz.Registry")
     if bearer_token is not None and not bearer_token.strip():
         raise ValueError("bearer_token must not be empty (None: no authentication)")
+    if max_target_bytes is not None and max_target_bytes < MIN_TARGET_BYTES:
+        raise ValueError(f"max_target_bytes must be >= {MIN_TARGET_BYTES}, not {max_target_bytes}")
     limits = {
         name: value
         for name, value in (
@@ -70,14 +78,22 @@ def accepts_gzip(accept_encoding: Optional[str]) -> bool:
     return _accepts_gzip(accept_encoding)
 
 
+# The content types of the handler's /metrics expositions (content_type() in
+# statusz/prometheus.hpp), which no other route answers with.
+_EXPOSITION_TYPES = ("text/plain; version=0.0.4", "application/openmetrics-text")
+
+
 def gzip_metrics(
-    target: str, accept_encoding: Optional[str], status: int,
+    content_type: str, accept_encoding: Optional[str], status: int,
     headers: Headers, body: bytes,
 ) -> Tuple[Headers, bytes]:
-    """For ``/metrics``: ``Vary: Accept-Encoding``, and a 200's body gzipped
-    with ``Content-Encoding: gzip`` when `accept_encoding` accepts it. Other
-    routes pass through. `headers` must not carry Content-Length yet."""
-    if target.partition("?")[0] != "/metrics":
+    """For the handler's ``/metrics`` exposition (told by `content_type`, so
+    whatever target the handler routed there: ``/metrics/``, absolute-form,
+    percent-encoded): ``Vary: Accept-Encoding``, and a 200's body gzipped
+    with ``Content-Encoding: gzip`` when `accept_encoding` accepts it.
+    Other answers pass through. `headers` must not carry Content-Length
+    yet."""
+    if not content_type.startswith(_EXPOSITION_TYPES):
         return headers, body
     headers = headers + [("Vary", "Accept-Encoding")]
     if status == 200 and accepts_gzip(accept_encoding):
@@ -101,6 +117,6 @@ def respond(
     out: Headers = [("Content-Type", content_type)]
     out.extend((str(k), str(v)) for k, v in extra)
     codings = [v for k, v in headers if k.lower() == "accept-encoding"]
-    out, body = gzip_metrics(target, ",".join(codings) if codings else None, status, out, body)
+    out, body = gzip_metrics(content_type, ",".join(codings) if codings else None, status, out, body)
     out.append(("Content-Length", str(len(body))))
     return status, out, (b"" if head else body)

@@ -129,10 +129,11 @@ def asgi_app(
     bearer_token: when set, ``details=true`` and ``/metrics`` require
         ``Authorization: Bearer <token>`` (401 otherwise); ``None``: none.
     metrics_prefix: the Prometheus names' prefix (``None``: ``statusz``).
-    max_target_bytes: longer request targets get 414 (``None``: 8192).
+    max_target_bytes: longer request targets get 414 (``None``: 8192; at
+        least 64, which the seed's longest request, 50 bytes, fits).
 
     Raises TypeError if `registry` is not a Registry, ValueError for an
-    empty or blank `bearer_token`.
+    empty or blank `bearer_token` or a `max_target_bytes` below 64.
     """
     return AsgiApp(
         registry,

@@ -16,12 +16,14 @@ any server that speaks the seed's format works. ``--token`` (default
 Exit codes: ``check`` follows the monitoring-plugins guidelines (0 OK,
 1 WARNING, 2 CRITICAL, 3 UNKNOWN, usage errors included, always one line on
 stdout); the other commands exit 0 on success, 1 when the document cannot be
-fetched, 2 on a usage error (argparse's convention).
+fetched or stdout is closed under them, 2 on a usage error (argparse's
+convention).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import math
 import os
@@ -58,13 +60,26 @@ class UsageError(Exception):
     """The command line asks for something impossible; the message says why."""
 
 
-def status_url(url: str, details: bool = False, pretty: bool = False) -> str:
+def status_url(url: str, details: bool = False, pretty: bool = False, *,
+               from_options: bool = False) -> str:
     """`url` with the status path (if it has none); ``details=true`` and
     ``pretty=true`` appended when asked and absent. The URL's own query is
     kept as given (``details=yes`` reaches the server, which answers 400);
     asking for details or pretty when the URL sets them otherwise raises
-    UsageError rather than silently replacing the URL's value."""
-    parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
+    UsageError rather than silently replacing the URL's value, as does a
+    malformed URL (a bad port or IPv6 address, a space). `from_options`:
+    details and pretty are ``get``'s ``--details`` and ``--pretty``, which
+    the contradiction's message then names."""
+    # RFC 3986 has no spaces or control characters in a URL (http.client
+    # refuses them with InvalidURL, which is not a ValueError).
+    if re.search(r"[\x00-\x20\x7f]", url):
+        raise UsageError(f"bad URL '{plugin_text(url)}': a space or control character "
+                         "(percent-encode it)")
+    try:
+        parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
+        parts.port  # raises ValueError unless a number within 0..65535
+    except ValueError as e:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        raise UsageError(f"bad URL '{url}': {e}") from None
     if parts.scheme not in ("http", "https"):
         raise UsageError(f"unsupported URL scheme '{parts.scheme}'")
     if not parts.hostname:
@@ -79,7 +94,8 @@ def status_url(url: str, details: bool = False, pretty: bool = False) -> str:
         if not given:
             query = f"{query}&{name}=true" if query else f"{name}=true"
         elif any(v.lower() not in ("true", "") for v in given):
-            raise UsageError(f"the URL sets {name}={given[0]}, which contradicts {name}=true")
+            asked = f"--{name}" if from_options else f"{name}=true"
+            raise UsageError(f"the URL sets {name}={given[0]}, which contradicts {asked}")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
@@ -126,6 +142,8 @@ def _fetch_before(url: str, timeout: float, deadline: float, token: Optional[str
         raise FetchError(f"cannot reach {url}: {e}") from None
     except ValueError as e:  # a malformed URL (bad port, ...)
         raise FetchError(f"bad URL {url}: {e}") from None
+    except http.client.HTTPException as e:  # not HTTP (BadStatusLine, ...), not an OSError
+        raise FetchError(f"no HTTP answer from {url}: {type(e).__name__} {e}") from None
 
 
 def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, Any]:
@@ -156,6 +174,8 @@ def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, A
         doc = json.loads(body)
     except ValueError as e:
         raise FetchError(f"the body from {url} is not JSON ({e})") from None
+    except RecursionError:  # json.loads recurses once per array or object
+        raise FetchError(f"the body from {url} nests too deeply to be read") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("status"), str):
         raise FetchError(f"the body from {url} has no 'status' string")
     return body, doc
@@ -198,15 +218,30 @@ def _timers(doc: dict, only: Optional[Sequence[str]] = None) -> List[Tuple[str, 
     return found
 
 
-def _ms(stats: dict, key: str) -> Optional[float]:
-    v = stats.get(key)
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+def _number(path: str, v: Any) -> Optional[float]:
+    """`v` as a float if it is a number (a bool is not), else None. Raises
+    FetchError for an integer too large for a float: JSON sets no bound
+    (RFC 8259 §6) and json.loads gives an int of any size."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        raise FetchError(f"the number at {path} is too large to evaluate") from None
+
+
+def _ms(path: str, stats: dict, key: str) -> Optional[float]:
+    return _number(f"{path}.durationMs.{key}", stats.get(key))
 
 
 def _ratios(doc: dict) -> List[Tuple[str, float]]:
-    return [(p, float(v)) for p, v in _walk(doc)
-            if p.endswith("ErrorsRatio") and isinstance(v, (int, float))
-            and not isinstance(v, bool) and math.isfinite(v)]
+    found = []
+    for p, v in _walk(doc):
+        if p.endswith("ErrorsRatio"):
+            ratio = _number(p, v)
+            if ratio is not None and math.isfinite(ratio):
+                found.append((p, ratio))
+    return found
 
 
 # ---- the Nagios/Icinga plugin -----------------------------------------------
@@ -302,8 +337,18 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
     those is not in the document)."""
     try:
         _, doc = fetch(status_url(url, details=True), timeout, token)
+        # A document that cannot be evaluated is UNKNOWN too, never a
+        # traceback (monitoring-plugins guidelines: one line, exit 3).
+        return _evaluate(doc, warning, critical, warning_p99_ms, critical_p99_ms, timers)
     except (FetchError, UsageError) as e:
         return UNKNOWN, _line(UNKNOWN, str(e))
+
+
+def _evaluate(doc: dict, warning: Optional[Range], critical: Optional[Range],
+              warning_p99_ms: Optional[float], critical_p99_ms: Optional[float],
+              timers: Optional[Sequence[str]]) -> Tuple[int, str]:
+    """check()'s exit code and line for a fetched document. Raises
+    FetchError for a number it cannot evaluate."""
     server_status = doc["status"]
     code = _EXIT_FOR_STATUS.get(server_status.lower(), UNKNOWN)
     reasons = [f"server status {server_status}"]
@@ -331,7 +376,7 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
             reasons.append("no timer at " + ", ".join(missing))
     checked = _timers(doc, timers) if (warning_p99_ms is not None or critical_p99_ms is not None) else []
     for path, t in checked:
-        p99 = _ms(t["durationMs"], "p99")
+        p99 = _ms(path, t["durationMs"], "p99")
         if p99 is None:
             continue
         for state, limit in ((CRITICAL, critical_p99_ms), (WARNING, warning_p99_ms)):
@@ -359,7 +404,7 @@ def check(url: str, timeout: float, warning: Optional[Range], critical: Optional
     pw = "" if warning_p99_ms is None else perf_number(warning_p99_ms)
     pc = "" if critical_p99_ms is None else perf_number(critical_p99_ms)
     for path, t in _timers(doc, timers):
-        p99 = _ms(t["durationMs"], "p99")
+        p99 = _ms(path, t["durationMs"], "p99")
         if p99 is not None:
             perf.append(f"{perf_label(path + '_p99')}={perf_number(p99)}ms;{pw};{pc};0")
     return code, _line(code, "; ".join(reasons), perf)
@@ -376,10 +421,22 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "~"
 
 
+def _cell(fmt: str, v: Any) -> str:
+    """A 10-column cell: a number formatted by `fmt`, anything else (or an
+    integer too large for a float's format) as text, cut to fit."""
+    if isinstance(v, (int, float)):
+        try:
+            return _fit(fmt.format(v), 10)
+        except OverflowError:
+            pass
+    return _fit(f"{v!s:>10}", 10)
+
+
 def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[ScreenLine]:
     """The lines `watch` draws for one document, none wider than `width`
     (probe messages and meter names are cut to fit; rate columns are
-    dropped from the right on narrow terminals)."""
+    dropped from the right on narrow terminals). Raises FetchError for an
+    errors ratio it cannot evaluate."""
     width = max(width, 20)
     out: List[ScreenLine] = []
 
@@ -416,8 +473,7 @@ def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[Scr
                 short = "~" + short[-(name_w - 1):]
             cells = []
             for _, key, fmt in columns:
-                v = m.get(key, 0)
-                cells.append(" " + _fit(fmt.format(v) if isinstance(v, (int, float)) else f"{v!s:>10}", 10))
+                cells.append(" " + _cell(fmt, m.get(key, 0)))
             add(f"{short:<{name_w}}" + "".join(cells))
     timers = _timers(doc)
     if timers:
@@ -436,7 +492,7 @@ def render_watch(doc: dict, url: str, width: int = 80, top: int = 5) -> List[Scr
                       t["durationMs"].get("p50", 0), t["durationMs"].get("p99", 0)]
             cells = []
             for (_, fmt), v in zip(columns, values):
-                cells.append(" " + _fit(fmt.format(v) if isinstance(v, (int, float)) else f"{v!s:>10}", 10))
+                cells.append(" " + _cell(fmt, v))
             add(f"{short:<{name_w}}" + "".join(cells))
     for path, ratio in _ratios(doc):
         add(f"{path.split('.')[-1]}: {ratio:.4%}")
@@ -485,8 +541,14 @@ def _watch_screen(stdscr: Any, url: str, interval: float, timeout: float,
         while True:  # draw; redraw on resize until the next refresh is due
             rows, cols = stdscr.getmaxyx()
             width = max(1, cols - 1)  # the last column would wrap on some terminals
-            lines = (render_watch(doc, url, width) if doc is not None
-                     else [(f"statusz watch  {url}", None), ("", None), (f"Unknown: {error}", "Unknown")])
+            lines: Optional[List[ScreenLine]] = None
+            if doc is not None:
+                try:
+                    lines = render_watch(doc, url, width)
+                except FetchError as e:  # a number it cannot evaluate
+                    error = str(e)
+            if lines is None:
+                lines = [(f"statusz watch  {url}", None), ("", None), (f"Unknown: {error}", "Unknown")]
             status_line = _fit(f"refreshed {stamp}, every {interval:g} s; q or Ctrl-C quits", width)
             body_rows = max(0, rows - 2)
             if len(lines) > body_rows and body_rows > 0:
@@ -684,8 +746,9 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--pretty", action="store_true", help="ask for pretty=true")
         if name == "check":
             s.add_argument("-w", "--warning", type=_range, metavar="RANGE",
-                           help="WARNING when an errors ratio alerts against this range "
-                                "(monitoring-plugins syntax: 10, 10:, ~:10, 10:20, @10:20)")
+                           help="WARNING when an errors ratio (0 to 1) alerts against this range "
+                                "(monitoring-plugins syntax: 0.05 alerts above 0.05, 0.01: below "
+                                "0.01, 0.01:0.1 outside, @0.2:0.5 inside)")
             s.add_argument("-c", "--critical", type=_range, metavar="RANGE",
                            help="CRITICAL when an errors ratio alerts against this range")
             s.add_argument("--warning-ratio", type=_at_least, dest="warning_at_least", metavar="R",
@@ -706,6 +769,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stdout_closed() -> int:
+    """The exit after BrokenPipeError on stdout (``statusz watch URL | head``):
+    quiet, as the Python documentation's note on SIGPIPE (the signal module)
+    says: stdout goes to devnull, so the flush at exit does not raise again,
+    and the exit code is 1."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -719,13 +792,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return demo(args.host, args.port, sys.stdout, args.latency)
     if args.command == "get":
         try:
-            body, _ = fetch(status_url(args.url, args.details, args.pretty), args.timeout, args.token)
+            target = status_url(args.url, args.details, args.pretty, from_options=True)
+            body, _ = fetch(target, args.timeout, args.token)
         except UsageError as e:
             parser.exit(2, f"statusz get: {e}\n")
         except FetchError as e:
             print(f"statusz get: {e}", file=sys.stderr)
             return 1
-        sys.stdout.write(body if body.endswith("\n") else body + "\n")
+        try:
+            sys.stdout.write(body if body.endswith("\n") else body + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _stdout_closed()
         return 0
     if args.command == "check":
         for short, long_ in (("warning", "warning_at_least"), ("critical", "critical_at_least")):
@@ -741,7 +819,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         status_url(args.url, details=True)
     except UsageError as e:
         parser.exit(2, f"statusz watch: {e}\n")
-    return watch(args.url, args.interval, args.timeout, args.token, sys.stdout, args.iterations)
+    try:
+        return watch(args.url, args.interval, args.timeout, args.token, sys.stdout, args.iterations)
+    except BrokenPipeError:
+        return _stdout_closed()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,8 +28,8 @@ import socket
 import threading
 from typing import Optional
 
-from ._core import HttpHandler, Registry
-from ._web import gzip_metrics
+from ._core import Registry, __version__
+from ._web import gzip_metrics, make_handler
 
 __all__ = ["StatusServer", "serve"]
 
@@ -37,8 +37,12 @@ __all__ = ["StatusServer", "serve"]
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: "_HTTPServer"
     protocol_version = "HTTP/1.1"
-    server_version = "statusz"
-    sys_version = ""
+    # RFC 9110 §10.2.4: Server is product tokens, "statusz/<version>"; the
+    # standard library would append " " + sys_version (the Python version).
+    server_version = f"statusz/{__version__}"
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def _serve(self) -> None:
         headers = [(k, v) for k, v in self.headers.items()]
@@ -50,7 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         )
         # /metrics: gzip when Accept-Encoding accepts it (RFC 9110 §12.5.3).
         codings = self.headers.get_all("Accept-Encoding")
-        extra, body = gzip_metrics(self.path, ", ".join(codings) if codings else None,
+        extra, body = gzip_metrics(content_type, ", ".join(codings) if codings else None,
                                    status, list(extra), body)
         # A request with a body we do not read: close rather than misparse.
         if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
@@ -108,6 +112,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+# The largest client_timeout, seconds (one day).
+_MAX_CLIENT_TIMEOUT = 86400.0
+
 _BUSY_BODY = b'{"error": "too many connections", "status": 503}\n'
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
@@ -132,7 +139,14 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
                 pass
             self.shutdown_request(request)
             return
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            # Thread.start() failed ("can't start new thread" when the OS
+            # has none to give): process_request_thread, which releases the
+            # slot, never runs, so release it here or it is lost for good.
+            self.owner._slots.release()
+            raise
 
     def process_request_thread(self, request, client_address):  # type: ignore[override]
         try:
@@ -171,26 +185,19 @@ class StatusServer:
         max_connections: int = 64,
         log_requests: bool = False,
     ) -> None:
-        if not isinstance(registry, Registry):
-            raise TypeError("serve() needs a statusz.Registry")
-        if bearer_token is not None and not bearer_token.strip():
-            raise ValueError("bearer_token must not be empty (None: no authentication)")
-        if not client_timeout > 0:
-            raise ValueError("client_timeout must be > 0")
+        self.handler = make_handler(
+            registry, "serve", bearer_token, metrics_prefix, max_target_bytes
+        )
+        # A day, as the CLI's --timeout: far beyond any client worth waiting
+        # for, and inf or over ~9.2e9 s would make socket.settimeout() raise
+        # OverflowError on every connection.
+        if not 0 < client_timeout <= _MAX_CLIENT_TIMEOUT:  # also rejects nan
+            raise ValueError(f"client_timeout must be > 0 and <= {_MAX_CLIENT_TIMEOUT:g} "
+                             f"seconds, not {client_timeout!r}")
         if max_connections < 1:
             raise ValueError("max_connections must be >= 1")
         self.registry = registry
         self.bearer_token = bearer_token
-        # None: HttpHandler's default (the C++ library's HttpOptions).
-        limits = {
-            name: value
-            for name, value in (
-                ("metrics_prefix", metrics_prefix),
-                ("max_target_bytes", max_target_bytes),
-            )
-            if value is not None
-        }
-        self.handler = HttpHandler(registry, bearer_token=bearer_token or "", **limits)
         self.metrics_prefix = self.handler.metrics_prefix
         self.max_target_bytes = self.handler.max_target_bytes
         self.client_timeout = client_timeout
@@ -278,8 +285,10 @@ def serve(
     metrics_prefix: the prefix of the Prometheus names (``None``: the C++
         library's default, ``statusz``; see ``HttpHandler.metrics_prefix``).
     max_target_bytes: longer request targets get 414 (``None``: the C++
-        library's default, 8192 bytes).
-    client_timeout: seconds of silence before a client is dropped (> 0).
+        library's default, 8192 bytes); at least 64, which the seed's
+        longest request (50 bytes) fits.
+    client_timeout: seconds of silence before a client is dropped
+        (> 0 and <= 86400).
     max_connections: connections served at once (>= 1); more get 503.
     log_requests: log each request to stderr (the standard library's format).
 

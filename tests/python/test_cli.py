@@ -158,6 +158,18 @@ def test_check_perfdata_carries_the_ranges(ratio_server):
     assert "fiveMinuteErrorsRatio 0.1 outside warning range ~:0.05" in r.stdout
 
 
+def test_check_help_gives_range_examples_for_a_ratio():
+    r = run("check", "--help")
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    examples = re.search(r"\(monitoring-plugins syntax: (.*?)\)", text).group(1)
+    # Each example fits a ratio (0 to 1) and does what its words say.
+    for spec, alerts, quiet in (("0.05", 0.06, 0.04), ("0.01:", 0.005, 0.5),
+                                ("0.01:0.1", 0.2, 0.05), ("@0.2:0.5", 0.3, 0.6)):
+        assert spec in examples.split(), examples
+        assert cli.Range(spec).alerts(alerts) and not cli.Range(spec).alerts(quiet)
+
+
 @pytest.mark.parametrize("spec,value,alerts", [
     ("10", -1, True), ("10", 0, False), ("10", 10, False), ("10", 10.5, True),
     ("10:", 9.9, True), ("10:", 1e9, False),
@@ -311,6 +323,106 @@ def test_check_unparseable_body_is_unknown():
     assert "not JSON" in r.stdout
 
 
+class _Document(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with the server's `body`, as JSON."""
+
+    def do_GET(self):
+        body = self.server.body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve_document():
+    """Serves a fixed body; returns the URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Document)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    def start(body):
+        httpd.body = body
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield start
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# Valid JSON that Python reads but cannot evaluate: an integer too large for
+# a float (JSON sets no bound on numbers, RFC 8259 §6).
+_HUGE = "1" + "0" * 400
+_TIMER = ('{"count":1,"meanRate":0,"oneMinuteRate":%s,"fiveMinuteRate":0,'
+          '"fifteenMinuteRate":0,"durationMs":{"p50":%s,"p99":%s}}' % (_HUGE, _HUGE, _HUGE))
+
+
+@pytest.mark.parametrize("body,args,reason", [
+    ('{"status":"Ok","x":{"fiveMinuteErrorsRatio":%s}}' % _HUGE, ["-c", "0.5"],
+     "x.fiveMinuteErrorsRatio is too large"),
+    ('{"status":"Ok","t":%s}' % _TIMER, ["--critical-p99-ms", "5"],
+     "t.durationMs.p99 is too large"),
+])
+def test_check_a_document_it_cannot_evaluate_is_unknown(serve_document, body, args, reason):
+    json.loads(body)  # valid JSON, which Python parses
+    r = run("check", serve_document(body), *args)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout.startswith("STATUSZ UNKNOWN: ") and reason in r.stdout
+    assert r.stdout.count("\n") == 1
+    assert_plugin_line(r.stdout.rstrip("\n"))
+    assert "Traceback" not in r.stderr
+
+
+def test_a_body_nested_too_deeply_is_unknown_and_not_a_traceback(serve_document):
+    # Valid JSON that json.loads cannot read: RecursionError, not ValueError.
+    url = serve_document('{"status":"Ok","a":' + "[" * 100000 + "]" * 100000 + "}")
+    r = run("check", url)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout.startswith("STATUSZ UNKNOWN: the body from ")
+    assert "nests too deeply" in r.stdout and r.stdout.count("\n") == 1
+    r = run("get", url)
+    assert r.returncode == 1 and "nests too deeply" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_watch_shows_numbers_too_large_for_a_float(serve_document):
+    url = serve_document('{"status":"Ok","t":%s}' % _TIMER)
+    r = run("watch", url, "--iterations", "1", "--interval", "0.1")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "100000000~" in r.stdout  # the cells, cut to their 10 columns
+    url = serve_document('{"status":"Ok","x":{"fiveMinuteErrorsRatio":%s}}' % _HUGE)
+    r = run("watch", url, "--iterations", "1", "--interval", "0.1")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "Unknown: the number at x.fiveMinuteErrorsRatio is too large" in r.stdout
+
+
+def test_an_answer_that_is_not_http_is_unknown():
+    with socket.socket() as s:  # answers like an SSH server
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+
+        def answer():
+            for _ in range(2):
+                conn, _ = s.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+        r = run("check", url)
+        assert r.returncode == 3, r.stdout + r.stderr
+        assert r.stdout.startswith("STATUSZ UNKNOWN: no HTTP answer from ")
+        assert "BadStatusLine" in r.stdout and r.stdout.count("\n") == 1
+        r = run("get", url)
+        assert r.returncode == 1 and "no HTTP answer" in r.stderr
+        assert "Traceback" not in r.stderr
+        t.join(timeout=30)
+
+
 def test_get_prints_the_document(controlled):
     srv, _ = controlled
     r = run("get", srv.url, "--details", "--pretty")
@@ -339,7 +451,10 @@ def test_get_keeps_the_urls_query(controlled):
     # A contradiction is a usage error, not a silent choice.
     r = run("get", srv.url + "/serverstatus?details=false", "--details")
     assert r.returncode == 2
-    assert "details=false" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr == "statusz get: the URL sets details=false, which contradicts --details\n"
+    r = run("get", srv.url + "/serverstatus?pretty=0", "--pretty")
+    assert r.returncode == 2
+    assert r.stderr == "statusz get: the URL sets pretty=0, which contradicts --pretty\n"
 
 
 def test_status_url_building():
@@ -352,6 +467,22 @@ def test_status_url_building():
         cli.status_url("http://h/serverstatus?details=no", True)
     with pytest.raises(cli.UsageError):
         cli.status_url("ftp://h/")
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://127.0.0.1:abc", "Port could not be cast to integer value as 'abc'"),
+    ("http://127.0.0.1:99999", "Port out of range 0-65535"),  # not "connection refused"
+    ("http://127.0.0.1:8080/server status", "a space or control character (percent-encode it)"),
+])
+def test_a_malformed_url_is_a_usage_error(url, reason):
+    r = run("check", url)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout == f"STATUSZ UNKNOWN: bad URL '{url}': {reason}\n"
+    for command in ("get", "watch"):
+        r = run(command, url)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stderr == f"statusz {command}: bad URL '{url}': {reason}\n"
 
 
 def test_check_refuses_a_url_without_details(controlled):
@@ -390,6 +521,27 @@ def test_watch_not_on_a_terminal_prints_plain_text(controlled):
     assert r.stdout.count("refreshed") == 2
     assert "\x1b" not in r.stdout
     assert "runtime" in r.stdout
+
+
+def test_a_closed_stdout_ends_watch_and_get_quietly(controlled, serve_document):
+    # statusz watch URL | head: the reader goes away; exit 1 without a
+    # traceback (the Python documentation's note on SIGPIPE).
+    srv, _ = controlled
+    proc = subprocess.Popen(PY + ["watch", srv.url, "--interval", "0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for line in proc.stdout:  # the first refresh is out
+        if line.startswith(b"refreshed"):
+            break
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+    url = serve_document(json.dumps({"status": "Ok", "padding": "x" * 1_000_000}))
+    proc = subprocess.Popen(PY + ["get", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
 
 
 def test_render_watch_fits_the_width():

@@ -126,6 +126,45 @@ def test_metrics_gzipped_when_accepted(client, reg):
     assert gzip.decompress(body) == plain
 
 
+@pytest.mark.parametrize("target", ["/metrics/", "/metrics/?x=1"])
+def test_every_target_routed_to_metrics_gets_vary_and_gzip(client, target):
+    # The handler ignores one trailing '/': the route, not the literal
+    # target, decides (it once answered without Vary and never gzipped).
+    _, plain_headers, plain = client("GET", target, {})
+    assert plain_headers["vary"] == "Accept-Encoding"
+    status, headers, body = client("GET", target, {"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["vary"] == "Accept-Encoding"
+    assert headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == plain
+
+
+@pytest.mark.parametrize("target", ["http://x/metrics", "/%6detrics", "/%6Detrics/"])
+def test_serve_gzips_absolute_form_and_percent_encoded_metrics(reg, target):
+    # RFC 9112 §3.2.2 absolute-form, and a path the handler percent-decodes.
+    build_sample(reg, load_sample())
+    do, close = via_server(reg)
+    try:
+        status, headers, body = do("GET", target, {"Accept-Encoding": "gzip"})
+        _, _, plain = do("GET", "/metrics", {})
+    finally:
+        close()
+    assert status == 200
+    assert headers["vary"] == "Accept-Encoding"
+    assert headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == plain
+
+
+def test_openmetrics_is_gzipped_too(client):
+    accept = {"Accept": "application/openmetrics-text", "Accept-Encoding": "gzip"}
+    status, headers, body = client("GET", "/metrics", accept)
+    assert status == 200
+    assert headers["content-type"].startswith("application/openmetrics-text")
+    assert headers["vary"] == "Accept-Encoding"
+    assert headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body).endswith(b"# EOF\n")
+
+
 def test_head_gets_the_compressed_length(client):
     _, headers, body = client("GET", "/metrics", {"Accept-Encoding": "gzip"})
     status, head_headers, head_body = client("HEAD", "/metrics", {"Accept-Encoding": "gzip"})

@@ -43,6 +43,14 @@ def test_the_seed_request(server):
     assert int(headers["content-length"]) == len(body)
 
 
+def test_the_server_header_is_a_product_token(server):
+    # RFC 9110 §10.2.4: product "/" version, no trailing space.
+    _, headers, _ = request(server, "GET", "/healthz")
+    assert headers["server"] == f"statusz/{statusz.__version__}"
+    _, headers, _ = raw(server, b"GET /healthz HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n")
+    assert headers["server"] == f"statusz/{statusz.__version__}"  # the error path too
+
+
 def test_defaults_are_compact_without_details(server):
     status, _, body = request(server, "GET", "/serverstatus")
     assert status == 200
@@ -228,6 +236,34 @@ def test_rejects_bad_arguments(reg):
         statusz.serve(reg, port=0, no_such_option=1)  # a typed signature, no **options
 
 
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), 1e10, 86400.5])
+def test_a_client_timeout_out_of_range_is_rejected(reg, timeout):
+    # inf and 1e10 once started a server that dropped every connection
+    # (socket.settimeout's OverflowError).
+    with pytest.raises(ValueError, match="client_timeout must be > 0 and <= 86400 seconds"):
+        statusz.serve(reg, port=0, client_timeout=timeout)
+
+
+@pytest.mark.parametrize("size", [0, 1, 63])
+def test_a_max_target_bytes_no_route_fits_is_rejected(reg, size):
+    # max_target_bytes=0 once started a server that answered everything 414.
+    with pytest.raises(ValueError, match=f"max_target_bytes must be >= 64, not {size}"):
+        statusz.serve(reg, port=0, max_target_bytes=size)
+
+
+def test_the_smallest_max_target_bytes_serves_the_seeds_longest_request(reg):
+    with statusz.serve(reg, port=0, max_target_bytes=64) as srv:
+        assert srv.max_target_bytes == 64
+        target = "/servlet/api/serverstatus?details=true&pretty=true"
+        assert request(srv, "GET", target)[0] == 200
+        assert request(srv, "GET", target + "&" + "x" * 14)[0] == 414  # 65 bytes
+
+
+def test_the_longest_client_timeout_serves(reg):
+    with statusz.serve(reg, port=0, client_timeout=86400) as srv:
+        assert request(srv, "GET", "/healthz")[0] == 200
+
+
 @pytest.mark.parametrize("token", ["", "  "])
 def test_an_empty_bearer_token_is_an_error_not_no_authentication(reg, token):
     with pytest.raises(ValueError, match="bearer_token"):
@@ -283,6 +319,31 @@ def test_connections_past_the_limit_get_503_not_a_hang(reg):
                     deadline_ok = True
                     break
             assert deadline_ok
+        finally:
+            for s in held:
+                s.close()
+
+
+def test_a_connection_whose_thread_cannot_start_gives_its_slot_back(reg, monkeypatch):
+    with statusz.serve(reg, port=0, max_connections=2) as srv:
+        real_start = threading.Thread.start
+
+        def start(thread):  # what CPython raises when the OS has no thread
+            if getattr(thread, "_target", None) == srv._httpd.process_request_thread:
+                raise RuntimeError("can't start new thread")
+            real_start(thread)
+        monkeypatch.setattr(threading.Thread, "start", start)
+        for _ in range(3):  # more failures than slots
+            with socket.create_connection((srv.host, srv.port), timeout=30) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert s.recv(100) == b""  # closed without an answer
+        monkeypatch.setattr(threading.Thread, "start", real_start)
+        # Threads are available again: every slot is free, none 503s.
+        held = [socket.create_connection((srv.host, srv.port), timeout=30) for _ in range(2)]
+        try:
+            for s in held:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert s.recv(100).startswith(b"HTTP/1.1 200 ")
         finally:
             for s in held:
                 s.close()

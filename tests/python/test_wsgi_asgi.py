@@ -173,6 +173,23 @@ def test_options_are_checked(reg, make):
     assert make(reg).metrics_prefix == statusz.HttpHandler(reg).metrics_prefix
 
 
+@pytest.mark.parametrize("make", [statusz.wsgi_app, statusz.asgi_app])
+@pytest.mark.parametrize("size", [0, 1, 63])
+def test_a_max_target_bytes_no_route_fits_is_rejected(reg, make, size):
+    # max_target_bytes=0 once made an app that answered every request 414.
+    with pytest.raises(ValueError, match=f"max_target_bytes must be >= 64, not {size}"):
+        make(reg, max_target_bytes=size)
+
+
+def test_the_smallest_max_target_bytes_serves_the_seeds_longest_request(reg):
+    app = statusz.wsgi_app(reg, max_target_bytes=64)
+    seen = {}
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/servlet/api/serverstatus",
+               "QUERY_STRING": "details=true&pretty=true"}
+    app(environ, lambda status, headers: seen.update(status=status))
+    assert seen["status"] == "200 OK"
+
+
 def test_a_percent_encoded_path_and_the_wsgi_environ_directly(sample_reg):
     app = statusz.wsgi_app(sample_reg)
     seen = {}
