@@ -82,8 +82,9 @@ struct HttpResponse {
 
 // HttpHandler's constructor throws std::invalid_argument for a bearer_token
 // that is not an RFC 6750 §2.1 b64token (no request could carry it) and for a
-// max_target_bytes below HttpHandler::kMinTargetBytes (no request could reach
-// the longest route).
+// max_target_bytes below HttpHandler::kMinTargetBytes (64: the seed's
+// request, /servlet/api/serverstatus?details=true&pretty=true, is 50 bytes;
+// at 0 every request would get 414).
 struct HttpOptions {
   std::string metrics_prefix = std::string(kDefaultPrometheusPrefix);
   std::string bearer_token;  // empty: no authentication
@@ -305,10 +306,12 @@ inline std::string HttpResponse::header(std::string_view name) const {
 
 class HttpHandler {
  public:
-  // The longest path routed; max_target_bytes may not be less.
+  // The seed's own path for the document (docs/serverstatus.md).
   static constexpr std::string_view kServletStatusPath =
       "/servlet/api/serverstatus";
-  static constexpr std::size_t kMinTargetBytes = kServletStatusPath.size();
+  // The smallest max_target_bytes: the seed's request,
+  // /servlet/api/serverstatus?details=true&pretty=true (50 bytes), fits.
+  static constexpr std::size_t kMinTargetBytes = 64;
 
   explicit HttpHandler(const Registry& registry, HttpOptions options = {})
       : registry_(&registry), options_(validated(std::move(options))) {}
@@ -380,9 +383,10 @@ class HttpHandler {
     }
     if (o.max_target_bytes < kMinTargetBytes) {
       throw std::invalid_argument(
-          "statusz: max_target_bytes must be at least " +
-          std::to_string(kMinTargetBytes) + " (the longest route, " +
-          std::string(kServletStatusPath) + ")");
+          "statusz: max_target_bytes must be >= " +
+          std::to_string(kMinTargetBytes) + ", not " +
+          std::to_string(o.max_target_bytes) +
+          " (the seed's request with its parameters is 50 bytes)");
     }
     return o;
   }

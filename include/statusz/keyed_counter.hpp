@@ -429,9 +429,9 @@ class KeyedCounter {
       throw std::invalid_argument("statusz: KeyedCounter max_keys must be > 0");
     }
     if (max_keys_ > kMaxKeysLimit) {
-      throw std::invalid_argument(
-          "statusz: KeyedCounter max_keys must be <= " +
-          std::to_string(kMaxKeysLimit) + ", not " + std::to_string(max_keys_));
+      throw std::invalid_argument("statusz: KeyedCounter max_keys must be <= " +
+                                  std::to_string(kMaxKeysLimit) + ", not " +
+                                  std::to_string(max_keys_));
     }
     order_blocks_ = std::make_unique<std::atomic<Block*>[]>(block_count());
     std::lock_guard<std::mutex> g(mu_);

@@ -15,13 +15,14 @@ void register_http(py::module_& m) {
   using py::arg;
   const statusz::HttpOptions defaults;
 
-  py::class_<HttpHandler>(
+  py::class_<HttpHandler> handler_cls(
       m, "HttpHandler", py::is_final(), py::custom_type_setup(gc_patients_setup),
       "The status endpoints of a Registry as a function from (method, request "
       "target, headers) to a response: GET /serverstatus (and "
       "/servlet/api/serverstatus), /metrics, /healthz, /livez and /readyz, "
       "exactly as C++ services serve them. statusz.serve() holds one. Safe "
-      "from any thread.")
+      "from any thread.");
+  handler_cls
       .def(py::init([](const PyRegistry& r, std::optional<std::string> bearer_token,
                        std::string metrics_prefix, std::size_t max_target_bytes) {
              statusz::HttpOptions o;
@@ -38,8 +39,8 @@ void register_http(py::module_& m) {
            "Bearer <token>\") for details=true and /metrics; ValueError unless "
            "it is an RFC 6750 token (letters, digits, -._~+/, then any =). "
            "metrics_prefix: the Prometheus names' prefix; max_target_bytes: "
-           "longer request targets get 414 (ValueError below 25, the longest "
-           "route).")
+           "longer request targets get 414 (ValueError below "
+           "MIN_TARGET_BYTES, 64: the seed's request is 50 bytes).")
       .def(
           "handle",
           [](const HttpHandler& h, const std::string& method, const std::string& target,
@@ -70,6 +71,9 @@ void register_http(py::module_& m) {
                ", max_target_bytes=" + std::to_string(h.options().max_target_bytes) +
                ")";
       });
+  // The smallest max_target_bytes (the seed's request with its parameters
+  // is 50 bytes).
+  handler_cls.attr("MIN_TARGET_BYTES") = HttpHandler::kMinTargetBytes;
 
   m.def(
       "_accepts_gzip",

@@ -350,6 +350,7 @@ class Registry:
 class HttpHandler:
     """The C++ HTTP handler of a Registry (statusz.serve() holds one)."""
 
+    MIN_TARGET_BYTES: int
     def __init__(
         self,
         registry: Registry,

@@ -19,12 +19,6 @@ Headers = List[Tuple[str, str]]
 _PATH_SAFE = "/:@!$&'()*+,;=~"
 
 
-# The smallest max_target_bytes: the seed's longest request,
-# /servlet/api/serverstatus?details=true&pretty=true (50 bytes), fits; below
-# it every route could get 414 (at 0, every request does).
-MIN_TARGET_BYTES = 64
-
-
 def make_handler(
     registry: Registry,
     caller: str,
@@ -34,13 +28,12 @@ def make_handler(
 ) -> HttpHandler:
     """The handler for the typed options (None: the C++ library's default).
     Raises TypeError if `registry` is not a Registry, ValueError for an empty
-    or blank bearer token or a max_target_bytes below MIN_TARGET_BYTES."""
+    or blank bearer token, and (from HttpHandler) for a max_target_bytes below
+    HttpHandler.MIN_TARGET_BYTES."""
     if not isinstance(registry, Registry):
         raise TypeError(f"{caller}() needs a statusz.Registry")
     if bearer_token is not None and not bearer_token.strip():
         raise ValueError("bearer_token must not be empty (None: no authentication)")
-    if max_target_bytes is not None and max_target_bytes < MIN_TARGET_BYTES:
-        raise ValueError(f"max_target_bytes must be >= {MIN_TARGET_BYTES}, not {max_target_bytes}")
     limits = {
         name: value
         for name, value in (

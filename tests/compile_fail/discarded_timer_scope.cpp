@@ -3,6 +3,4 @@
 // compiler's nodiscard diagnostic).
 #include <statusz/timer.hpp>
 
-void request(statusz::Timer& latency) {
-  latency.time();
-}
+void request(statusz::Timer& latency) { latency.time(); }

@@ -170,7 +170,7 @@ TEST_F(Health, SameRoutingHeadAndMethodsAsTheOtherRoutes) {
   HttpOptions small;
   small.max_target_bytes = HttpHandler::kMinTargetBytes;
   EXPECT_EQ(HttpHandler(reg_, small)
-                .handle("GET", "/readyz?exclude=aaaaaaaaaaaaaaaaaaaaaaaaa")
+                .handle("GET", "/readyz?exclude=" + std::string(60, 'a'))
                 .status,
             414);
 }

@@ -133,7 +133,8 @@ TEST_F(Http, OversizedTargetsAre414) {
 // (a blank token answered every guarded request 401, a max_target_bytes of 0
 // every request 414).
 TEST_F(Http, RefusesOptionsNoRequestCouldMeet) {
-  for (const char* token : {" ", "two words", "tab\t", "=abc", "a=b", "\xc3\xa9"}) {
+  for (const char* token :
+       {" ", "two words", "tab\t", "=abc", "a=b", "\xc3\xa9"}) {
     HttpOptions o;
     o.bearer_token = token;
     EXPECT_THROW(HttpHandler(reg_, o), std::invalid_argument) << token;
@@ -142,8 +143,9 @@ TEST_F(Http, RefusesOptionsNoRequestCouldMeet) {
     HttpOptions o;
     o.bearer_token = token;
     HttpHandler guarded(reg_, o);
-    EXPECT_EQ(guarded.handle("GET", "/metrics",
-                             {{"Authorization", std::string("Bearer ") + token}})
+    EXPECT_EQ(guarded
+                  .handle("GET", "/metrics",
+                          {{"Authorization", std::string("Bearer ") + token}})
                   .status,
               200)
         << token;
@@ -153,7 +155,8 @@ TEST_F(Http, RefusesOptionsNoRequestCouldMeet) {
   EXPECT_THROW(HttpHandler(reg_, o), std::invalid_argument);
   o.max_target_bytes = HttpHandler::kMinTargetBytes;
   EXPECT_EQ(HttpHandler(reg_, o)
-                .handle("GET", std::string(HttpHandler::kServletStatusPath))
+                .handle("GET", std::string(HttpHandler::kServletStatusPath) +
+                                   "?details=true&pretty=true")
                 .status,
             200);
 }

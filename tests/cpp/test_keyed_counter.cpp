@@ -127,8 +127,8 @@ TEST(KeyedCounter, RejectsMaxKeysPastTheLimit) {
     EXPECT_THROW(KeyedCounter{n}, std::invalid_argument) << n;
   }
   // The limit itself, and a max_keys that fills its last block exactly.
-  for (std::size_t n : {KeyedCounter::kMaxKeysLimit, std::size_t{63},
-                        std::size_t{64}}) {
+  for (std::size_t n :
+       {KeyedCounter::kMaxKeysLimit, std::size_t{63}, std::size_t{64}}) {
     KeyedCounter k(n);
     for (std::size_t i = 0; i < 130; ++i) k.inc("k" + std::to_string(i));
     EXPECT_EQ(k.size(), std::min<std::size_t>(n, 130)) << n;
