@@ -87,6 +87,11 @@ void register_http(py::module_& m) {
       "else *'s; unlisted identity ranks below any coding named). The rule the "
       "C++ cpp-httplib adapter applies too (statusz/http.hpp, "
       "detail::accepts_gzip).");
+  // The Content-Types of the handler's /metrics answers (prometheus.hpp's
+  // content_type()), for the Python servers' gzip decision.
+  m.attr("_EXPOSITION_CONTENT_TYPES") = py::make_tuple(
+      std::string(statusz::content_type(statusz::ExpositionFormat::Text004)),
+      std::string(statusz::content_type(statusz::ExpositionFormat::OpenMetrics100)));
 }
 
 }  // namespace statusz_py

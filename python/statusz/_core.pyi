@@ -368,6 +368,8 @@ class HttpHandler:
     @property
     def max_target_bytes(self) -> int: ...
 
+_EXPOSITION_CONTENT_TYPES: Tuple[str, str]
+
 def _accepts_gzip(accept_encoding: Optional[str]) -> bool:
     """Whether a response may be gzipped for this Accept-Encoding value."""
 

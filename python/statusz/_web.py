@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from ._core import HttpHandler, Registry
-from ._core import _accepts_gzip
+from ._core import _EXPOSITION_CONTENT_TYPES, _accepts_gzip
 
 Headers = List[Tuple[str, str]]
 
@@ -71,11 +71,6 @@ def accepts_gzip(accept_encoding: Optional[str]) -> bool:
     return _accepts_gzip(accept_encoding)
 
 
-# The content types of the handler's /metrics expositions (content_type() in
-# statusz/prometheus.hpp), which no other route answers with.
-_EXPOSITION_TYPES = ("text/plain; version=0.0.4", "application/openmetrics-text")
-
-
 def gzip_metrics(
     content_type: str, accept_encoding: Optional[str], status: int,
     headers: Headers, body: bytes,
@@ -86,7 +81,7 @@ def gzip_metrics(
     with ``Content-Encoding: gzip`` when `accept_encoding` accepts it.
     Other answers pass through. `headers` must not carry Content-Length
     yet."""
-    if not content_type.startswith(_EXPOSITION_TYPES):
+    if content_type not in _EXPOSITION_CONTENT_TYPES:  # prometheus.hpp's
         return headers, body
     headers = headers + [("Vary", "Accept-Encoding")]
     if status == 200 and accepts_gzip(accept_encoding):
