@@ -14,7 +14,9 @@
 // allocation, no read-modify-write. inc() of
 // a new key takes a mutex (inside a detail::ForkGate section, so fork() never
 // copies it held) and allocates (~40 bytes + the key, plus 8 bytes per
-// counting thread). Reading never blocks inc().
+// counting thread); when an allocation fails, the count goes to the overflow
+// key and dropped() as for a refused key: inc() never throws std::bad_alloc.
+// Reading never blocks inc().
 // Shared (a keyed counter of a shared registry, shared.hpp): the keys, their
 // counts, the overflow count and dropped() are the pool's, in one key table of
 // the shared store (detail/shm.hpp) under one pool-wide max_keys (the first
@@ -368,34 +370,44 @@ class KeyedCounter {
     return find(key, h);
   }
 
+  // A key inc() did not find: admitted if there is room, else counted under
+  // the overflow key (and in dropped()). So is a key that fails for want of
+  // memory: a count never throws std::bad_alloc.
   STATUSZ_NOINLINE_COLD void inc_new(std::string_view key, std::uint64_t h,
                                      std::uint64_t n) {
-    if (!detail::is_valid_utf8(key)) {
-      const std::string fixed = detail::to_valid_utf8(key);
-      inc(fixed, n);
-      return;
-    }
     const Node* node = nullptr;
-    if (shared_keys_ != nullptr) {
-      if (key.size() <= max_key_bytes_) node = shared_node(key, h);
-      if (node == nullptr) {
-        node = overflow_;
-        dropped_.add(1);
+    try {
+      if (!detail::is_valid_utf8(key)) {
+        const std::string fixed = detail::to_valid_utf8(key);
+        inc(fixed, n);
+        return;
       }
-      add_shared(node->cell, n);
-      return;
-    }
-    if (key.size() <= max_key_bytes_ && size() < max_keys_) {
-      detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
-      std::lock_guard<std::mutex> g(mu_);
-      node = find(key, h);
-      if (node == nullptr && size() < max_keys_) node = insert_locked(key, h);
+      node = admit(key, h);
+    } catch (const std::bad_alloc&) {
+      node = nullptr;
     }
     if (node == nullptr) {
       node = overflow_;
       dropped_.add(1);
     }
-    detail::CellSpace::add(node->cell, n);
+    if (shared_keys_ != nullptr) {
+      add_shared(node->cell, n);
+    } else {
+      detail::CellSpace::add(node->cell, n);
+    }
+  }
+
+  // The node of a new, valid key, inserted if the map has room (nullptr
+  // otherwise). Takes the mutex; may throw std::bad_alloc.
+  const Node* admit(std::string_view key, std::uint64_t h) {
+    if (key.size() > max_key_bytes_) return nullptr;
+    if (shared_keys_ != nullptr) return shared_node(key, h);
+    if (size() >= max_keys_) return nullptr;
+    detail::ForkGate::Section fork_gate;  // fork() never copies mu_ held
+    std::lock_guard<std::mutex> g(mu_);
+    const Node* node = find(key, h);
+    if (node == nullptr && size() < max_keys_) node = insert_locked(key, h);
+    return node;
   }
 
   static Table* new_table(std::size_t capacity) {
@@ -447,6 +459,7 @@ class KeyedCounter {
     if ((n + 1) * 2 > t->mask + 1) {
       // Grow: readers may still probe the old table, which stays allocated
       // (tables double, so the retired ones cost at most the live one).
+      tables_.reserve(tables_.size() + 1);  // so that push_back cannot throw
       Table* bigger = new_table((t->mask + 1) * 2);
       for (std::size_t i = 0; i < n; ++i) place(bigger, node_at(i));
       tables_.push_back(bigger);
