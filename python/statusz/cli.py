@@ -93,9 +93,11 @@ def status_url(url: str, details: bool = False, pretty: bool = False, *,
         # A bare "?details" means true, as the server reads it.
         if not given:
             query = f"{query}&{name}=true" if query else f"{name}=true"
-        elif any(v.lower() not in ("true", "") for v in given):
-            asked = f"--{name}" if from_options else f"{name}=true"
-            raise UsageError(f"the URL sets {name}={given[0]}, which contradicts {asked}")
+        else:
+            bad = [v for v in given if v.lower() not in ("true", "")]
+            if bad:
+                asked = f"--{name}" if from_options else f"{name}=true"
+                raise UsageError(f"the URL sets {name}={bad[0]}, which contradicts {asked}")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
@@ -105,9 +107,32 @@ def _http_error(url: str, e: urllib.error.HTTPError) -> FetchError:
         doc = json.loads(e.read(65536))
         if isinstance(doc, dict) and isinstance(doc.get("error"), str):
             detail = f": {doc['error']}"
-    except (ValueError, OSError):
+    except (ValueError, OSError, RecursionError):  # a body we cannot read
         pass
     return FetchError(f"HTTP {e.code} from {url}{detail}")
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Follows redirects, but sends the bearer token only to the origin it
+    was given for: urllib copies every header to the redirected request, so
+    a redirect to another host (or from https to http) would hand the token
+    over. Dropped as curl and requests drop Authorization on a change of
+    origin (RFC 9110 §15.4: a redirect's target is another resource)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[override]
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+def _origin(url: str) -> Tuple[str, str, Optional[int]]:
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or ""), parts.port or default
+
+
+_OPENER = urllib.request.build_opener(_RedirectHandler)
 
 
 def _fetch_before(url: str, timeout: float, deadline: float, token: Optional[str]) -> str:
@@ -116,7 +141,7 @@ def _fetch_before(url: str, timeout: float, deadline: float, token: Optional[str
         request.add_header("Authorization", f"Bearer {token}")
     late = FetchError(f"no complete answer from {url} within {timeout:g} s")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             chunks: List[bytes] = []
             size = 0
             while True:
@@ -146,6 +171,13 @@ def _fetch_before(url: str, timeout: float, deadline: float, token: Optional[str
         raise FetchError(f"no HTTP answer from {url}: {type(e).__name__} {e}") from None
 
 
+def _not_json(constant: str) -> NoReturn:
+    """json.loads reads NaN, Infinity and -Infinity, which JSON has not
+    (RFC 8259 §6) and a statusz server never writes: a NaN p99 would pass
+    every threshold."""
+    raise ValueError(f"{constant} is not a JSON number (RFC 8259 §6)")
+
+
 def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, Any]:
     """GETs `url`; returns (body text, parsed JSON). Raises FetchError.
 
@@ -171,7 +203,7 @@ def fetch(url: str, timeout: float, token: Optional[str] = None) -> Tuple[str, A
         raise outcome["error"]
     body = outcome["body"]
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, parse_constant=_not_json)
     except ValueError as e:
         raise FetchError(f"the body from {url} is not JSON ({e})") from None
     except RecursionError:  # json.loads recurses once per array or object

@@ -328,7 +328,7 @@ class _Document(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         body = self.server.body.encode()
-        self.send_response(200)
+        self.send_response(getattr(self.server, "status", 200))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -404,6 +404,72 @@ def test_watch_shows_numbers_too_large_for_a_float(serve_document):
     assert "Unknown: the number at x.fiveMinuteErrorsRatio is too large" in r.stdout
 
 
+def test_an_error_answer_nested_too_deeply_is_an_http_error():
+    # The 500's body is read for its "error" member: RecursionError there
+    # escaped as a traceback.
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Document)
+    httpd.daemon_threads = True
+    httpd.body, httpd.status = "[" * 100000 + "]" * 100000, 500
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        assert_unfetchable(f"http://127.0.0.1:{httpd.server_address[1]}",
+                           "HTTP 500 from ", "HTTP 500", "HTTP 500")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_numbers_are_unknown(serve_document, constant):
+    # json.loads reads them; a NaN p99 or ratio passed every threshold.
+    url = serve_document('{"status":"Ok","x":{"fiveMinuteErrorsRatio":%s}}' % constant)
+    code, line = cli.check(url, 10.0, cli.Range("0.05"), None, None)
+    assert code == cli.UNKNOWN
+    assert f"{constant} is not a JSON number" in line
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """/cross redirects to another origin (localhost for 127.0.0.1), /same to
+    this one; /moved records the Authorization it got and answers a
+    document."""
+
+    def do_GET(self):
+        port = self.server.server_address[1]
+        path = self.path.split("?")[0]
+        if path in ("/cross", "/same"):
+            host = "localhost" if path == "/cross" else "127.0.0.1"
+            self.send_response(302)
+            self.send_header("Location", f"http://{host}:{port}/moved?details=true")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.server.seen.append(self.headers.get("Authorization"))
+        body = b'{"status":"Ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_token_follows_a_redirect_only_within_its_origin():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    httpd.daemon_threads = True
+    httpd.seen = []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        cli.fetch(base + "/same", 10.0, "s3cret")
+        cli.fetch(base + "/cross", 10.0, "s3cret")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert httpd.seen == ["Bearer s3cret", None]
+
+
 def test_an_answer_that_is_not_http_is_unknown():
     with socket.socket() as s:  # answers like an SSH server
         s.bind(("127.0.0.1", 0))
@@ -454,6 +520,9 @@ def test_get_keeps_the_urls_query(controlled):
     r = run("get", srv.url + "/serverstatus?pretty=0", "--pretty")
     assert r.returncode == 2
     assert r.stderr == "statusz get: the URL sets pretty=0, which contradicts --pretty\n"
+    # The value named is the one that contradicts, not the first given.
+    with pytest.raises(cli.UsageError, match="sets details=false, which contradicts --details"):
+        cli.status_url("http://h/?details=true&details=false", True, from_options=True)
 
 
 def test_status_url_building():
