@@ -185,7 +185,9 @@ PyObject* context_call(PyObject* self, PyObject* args, PyObject* kwargs) {
     }
     return nullptr;
   }
-  if (!PyCallable_Check(fn)) {
+  // A classmethod is not callable itself (a staticmethod is from 3.10).
+  if (!PyCallable_Check(fn) && !PyObject_TypeCheck(fn, &PyStaticMethod_Type) &&
+      !PyObject_TypeCheck(fn, &PyClassMethod_Type)) {
     PyErr_SetString(PyExc_TypeError, "Timer.time() decorates a callable");
     return nullptr;
   }
@@ -302,32 +304,54 @@ void add_fast(py::handle cls, PyMethodDef* def) {
 }
 
 // Wraps fn so that each call is timed by a fresh context of `time`
-// (Timer.time), keeping fn's name, docstring and signature. A coroutine
-// function's wrapper is one too, timing each call until its await ends (a
-// plain wrapper would time only the coroutine's creation, and hide it from
-// inspect.iscoroutinefunction). A generator function's call returns before
-// its body runs, so there is no call to time: TypeError.
+// (Timer.time), keeping fn's name, docstring and signature. A call that
+// returns an awaitable (a coroutine function's, an object's async __call__,
+// a partial of either) is timed until that awaitable completes: the wrapper
+// returns a coroutine awaiting it, and a coroutine function's wrapper is one
+// too, so inspect.iscoroutinefunction still sees it. A staticmethod or
+// classmethod is wrapped inside and stays one. A generator function's call
+// returns before its body runs, so there is no call to time: TypeError.
 constexpr const char* kDecorate = R"(
 def _timed(time, fn):
     import functools
     import inspect
 
-    if inspect.iscoroutinefunction(fn):
-        @functools.wraps(fn)
-        async def timed_async(*args, **kwargs):
-            with time():
-                return await fn(*args, **kwargs)
-
-        return timed_async
+    if isinstance(fn, (staticmethod, classmethod)):
+        return type(fn)(_timed(time, fn.__func__))
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         raise TypeError(
             "Timer.time() cannot decorate a generator function (its calls "
             "return before its body runs): time the loop that consumes it")
 
+    async def until_done(context, awaitable):
+        try:
+            return await awaitable
+        finally:
+            context.__exit__(None, None, None)
+
+    def call(args, kwargs):
+        context = time()
+        context.__enter__()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException:
+            context.__exit__(None, None, None)
+            raise
+        if inspect.isawaitable(result):
+            return until_done(context, result)
+        context.__exit__(None, None, None)
+        return result
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def timed_async(*args, **kwargs):
+            return await call(args, kwargs)
+
+        return timed_async
+
     @functools.wraps(fn)
     def timed(*args, **kwargs):
-        with time():
-            return fn(*args, **kwargs)
+        return call(args, kwargs)
 
     return timed
 )";

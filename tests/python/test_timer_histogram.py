@@ -5,6 +5,7 @@ through both prometheus_client parsers, and the stubs."""
 
 import ast
 import asyncio
+import functools
 import inspect
 import math
 import pathlib
@@ -147,6 +148,44 @@ def test_timer_decorator_times_a_coroutine_until_its_await_ends():
     assert t.count == 2
     assert t.quantile(1, window=False) == pytest.approx(0.004, rel=BOUND)
     assert t.quantile(0, window=False) == 0
+
+
+def test_timer_decorator_times_other_awaitable_callables_until_done():
+    # Decided by what a call returns, not only by inspect at decoration: an
+    # object's async __call__ and a partial of it returned a coroutine that
+    # was timed at its creation (~0).
+    clock = statusz.ManualClock()
+    t = statusz.Timer(clock=clock)
+
+    class Fetcher:
+        async def __call__(self, x):
+            await asyncio.sleep(0)
+            clock.advance(0.001 * x)
+            return x
+
+    class Service:
+        @t.time()
+        @staticmethod
+        async def ping():
+            clock.advance(0.002)
+            return "pong"
+
+        @t.time()
+        @classmethod
+        def name(cls):
+            clock.advance(0.003)
+            return cls.__name__
+
+    timed_object = t.time()(Fetcher())
+    timed_partial = t.time()(functools.partial(Fetcher(), 5))
+    assert asyncio.run(timed_object(4)) == 4
+    assert asyncio.run(timed_partial()) == 5
+    assert asyncio.run(Service().ping()) == "pong"  # stays a staticmethod
+    assert inspect.iscoroutinefunction(Service.ping)
+    assert Service().name() == "Service"  # stays a classmethod
+    assert t.count == 4
+    values = sorted(t.quantile(q, window=False) for q in (0, 1 / 3, 2 / 3, 1))
+    assert values == pytest.approx([0.002, 0.003, 0.004, 0.005], rel=BOUND)
 
 
 def test_timer_decorator_refuses_generator_functions():
