@@ -14,8 +14,10 @@
 // allocation, no read-modify-write. inc() of
 // a new key takes a mutex (inside a detail::ForkGate section, so fork() never
 // copies it held) and allocates (~40 bytes + the key, plus 8 bytes per
-// counting thread); when an allocation fails, the count goes to the overflow
-// key and dropped() as for a refused key: inc() never throws std::bad_alloc.
+// counting thread); when the key's node cannot be allocated, the count goes
+// to the overflow key and dropped() as for a refused key, and when the
+// thread's cells cannot be, it is dropped (detail/cells.hpp): inc() never
+// throws std::bad_alloc.
 // Reading never blocks inc().
 // Shared (a keyed counter of a shared registry, shared.hpp): the keys, their
 // counts, the overflow count and dropped() are the pool's, in one key table of
