@@ -32,6 +32,8 @@ def make_handler(
     HttpHandler.MIN_TARGET_BYTES."""
     if not isinstance(registry, Registry):
         raise TypeError(f"{caller}() needs a statusz.Registry")
+    if bearer_token is not None and not isinstance(bearer_token, str):
+        raise TypeError(f"bearer_token must be a str or None, not {type(bearer_token).__name__}")
     if bearer_token is not None and not bearer_token.strip():
         raise ValueError("bearer_token must not be empty (None: no authentication)")
     limits = {

@@ -191,9 +191,15 @@ class StatusServer:
         # A day, as the CLI's --timeout: far beyond any client worth waiting
         # for, and inf or over ~9.2e9 s would make socket.settimeout() raise
         # OverflowError on every connection.
+        if isinstance(client_timeout, bool) or not isinstance(client_timeout, (int, float)):
+            raise TypeError(f"client_timeout must be a number of seconds, not {client_timeout!r}")
         if not 0 < client_timeout <= _MAX_CLIENT_TIMEOUT:  # also rejects nan
             raise ValueError(f"client_timeout must be > 0 and <= {_MAX_CLIENT_TIMEOUT:g} "
                              f"seconds, not {client_timeout!r}")
+        # An int: a float (nan, inf, 1.5) would size the semaphore oddly or
+        # not at all.
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise TypeError(f"max_connections must be an int, not {max_connections!r}")
         if max_connections < 1:
             raise ValueError("max_connections must be >= 1")
         self.registry = registry

@@ -236,6 +236,19 @@ def test_rejects_bad_arguments(reg):
         statusz.serve(reg, port=0, no_such_option=1)  # a typed signature, no **options
 
 
+@pytest.mark.parametrize("options", [
+    {"client_timeout": True}, {"client_timeout": "10"},
+    {"max_connections": 1.5}, {"max_connections": float("nan")},
+    {"max_connections": float("inf")}, {"max_connections": True},
+    {"bearer_token": True}, {"bearer_token": b"s3cret"}, {"bearer_token": 1},
+])
+def test_options_of_the_wrong_type_are_a_type_error(reg, options):
+    # nan and inf max_connections once started a server without any limit;
+    # a bool or int token raised AttributeError, bytes were accepted.
+    with pytest.raises(TypeError):
+        statusz.serve(reg, port=0, **options)
+
+
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), 1e10, 86400.5])
 def test_a_client_timeout_out_of_range_is_rejected(reg, timeout):
     # inf and 1e10 once started a server that dropped every connection
