@@ -1,5 +1,6 @@
 """The statusz command: check, get, watch and demo, as real processes."""
 
+import contextlib
 import fcntl
 import http.server
 import json
@@ -298,27 +299,43 @@ def test_check_timeout_is_unknown():
     assert "no complete answer" in r.stdout and "0.5 s" in r.stdout
 
 
+def answer(handler, status, body, content_type=None):
+    """Writes a whole response with its Content-Length."""
+    handler.send_response(status)
+    if content_type:
+        handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@contextlib.contextmanager
+def serving(handler_class, **attributes):
+    """A threading HTTP server on a free loopback port whose server object
+    carries `attributes`, for its handler; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    httpd.daemon_threads = True
+    for name, value in attributes.items():
+        setattr(httpd, name, value)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 class _NotJson(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = b"<html>surprise</html>"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, 200, b"<html>surprise</html>")
 
     def log_message(self, *args):
         pass
 
 
 def test_check_unparseable_body_is_unknown():
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), _NotJson)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        r = run("check", f"http://127.0.0.1:{httpd.server_address[1]}")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_NotJson) as url:
+        r = run("check", url)
     assert r.returncode == 3
     assert "not JSON" in r.stdout
 
@@ -327,12 +344,8 @@ class _Document(http.server.BaseHTTPRequestHandler):
     """Answers every GET with the server's `body`, as JSON."""
 
     def do_GET(self):
-        body = self.server.body.encode()
-        self.send_response(getattr(self.server, "status", 200))
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, getattr(self.server, "status", 200), self.server.body.encode(),
+               "application/json")
 
     def log_message(self, *args):
         pass
@@ -407,16 +420,8 @@ def test_watch_shows_numbers_too_large_for_a_float(serve_document):
 def test_an_error_answer_nested_too_deeply_is_an_http_error():
     # The 500's body is read for its "error" member: RecursionError there
     # escaped as a traceback.
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Document)
-    httpd.daemon_threads = True
-    httpd.body, httpd.status = "[" * 100000 + "]" * 100000, 500
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        assert_unfetchable(f"http://127.0.0.1:{httpd.server_address[1]}",
-                           "HTTP 500 from ", "HTTP 500", "HTTP 500")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Document, body="[" * 100000 + "]" * 100000, status=500) as url:
+        assert_unfetchable(url, "HTTP 500 from ", "HTTP 500", "HTTP 500")
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
@@ -444,30 +449,18 @@ class _Redirecting(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.server.seen.append(self.headers.get("Authorization"))
-        body = b'{"status":"Ok"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, 200, b'{"status":"Ok"}', "application/json")
 
     def log_message(self, *args):
         pass
 
 
 def test_the_token_follows_a_redirect_only_within_its_origin():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
-    httpd.daemon_threads = True
-    httpd.seen = []
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        cli.fetch(base + "/same", 10.0, "s3cret")
-        cli.fetch(base + "/cross", 10.0, "s3cret")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-    assert httpd.seen == ["Bearer s3cret", None]
+    seen = []
+    with serving(_Redirecting, seen=seen) as url:
+        cli.fetch(url + "/same", 10.0, "s3cret")
+        cli.fetch(url + "/cross", 10.0, "s3cret")
+    assert seen == ["Bearer s3cret", None]
 
 
 def test_an_answer_that_is_not_http_is_unknown():
