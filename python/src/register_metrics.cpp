@@ -11,8 +11,6 @@ namespace statusz_py {
 
 namespace {
 
-// {"count", "meanRate", "oneMinuteRate", ...}: the document's names (written
-// once, in statusz/document.hpp), count first.
 // A meter's reads may take its mutex (a tick due) or, on a shared registry,
 // the store's mutex, which another process holds: without the GIL, so that a
 // stopped process stops only the reading thread, not the interpreter.
@@ -22,6 +20,8 @@ double meter_rate(const statusz::Meter& m) {
   return (m.*Rate)();
 }
 
+// {"count", "meanRate", "oneMinuteRate", ...}: the document's names (written
+// once, in statusz/document.hpp), count first.
 py::dict meter_snapshot(const statusz::Meter& m) {
   namespace names = statusz::document_names;
   statusz::MeterSnapshot s;
