@@ -34,7 +34,9 @@ def make_handler(
         raise TypeError(f"{caller}() needs a statusz.Registry")
     if bearer_token is not None and not isinstance(bearer_token, str):
         raise TypeError(f"bearer_token must be a str or None, not {type(bearer_token).__name__}")
-    if bearer_token is not None and not bearer_token.strip():
+    # "" is no token to HttpHandler; here None says that, and "" is a
+    # mistake. HttpHandler refuses a blank or otherwise malformed token.
+    if bearer_token == "":
         raise ValueError("bearer_token must not be empty (None: no authentication)")
     limits = {
         name: value
@@ -44,7 +46,7 @@ def make_handler(
         )
         if value is not None
     }
-    return HttpHandler(registry, bearer_token=bearer_token or "", **limits)
+    return HttpHandler(registry, bearer_token=bearer_token, **limits)
 
 
 def target_of(path: str, query: str) -> str:
